@@ -1,0 +1,85 @@
+// The one interface every mesh driver implements. Adding a mesh (Consul, Kuma)
+// means one new file implementing MeshDriver and one line in registry.ts.
+
+/** Names of the meshes a MeshMigration can name as source or target. */
+export const MESH_NAMES = ["istio", "istio-ambient", "linkerd", "none"] as const;
+export type MeshName = (typeof MESH_NAMES)[number];
+
+/** A mesh as named in a MeshMigration's spec.source or spec.target. */
+export interface MeshRef {
+  mesh: MeshName;
+  /** Istio control-plane revision (istio.io/rev); only meaningful for istio. */
+  revision?: string | undefined;
+}
+
+/** The labels and annotations of an object, as plain maps (never undefined). */
+export interface Markers {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** The pod facts a driver reads to tell membership. A subset of V1Pod. */
+export interface PodFacts {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec?: {
+    containers?: Array<{ name?: string; image?: string }>;
+    initContainers?: Array<{ name?: string; image?: string; restartPolicy?: string }>;
+    hostNetwork?: boolean;
+  };
+}
+
+/** A pod-template opt-in (or opt-out) that pins a pod to a mesh regardless of the namespace. */
+export interface TemplateOptIn {
+  kind: "label" | "annotation";
+  key: string;
+  value: string;
+  /** true when the key asks to be meshed by this mesh, false when it opts out. */
+  optsIn: boolean;
+}
+
+/** How a driver wants a namespace changed to enroll in (or leave) its mesh. */
+export interface MarkerChange {
+  /** Keys to set, with their values. */
+  set: Markers;
+  /** Keys to remove. */
+  remove: { labels: string[]; annotations: string[] };
+}
+
+/** A control-plane object that must be ready before pods are restarted into the mesh. */
+export interface ControlPlaneRequirement {
+  kind: "Deployment" | "DaemonSet" | "MutatingWebhookConfiguration";
+  namespace?: string;
+  /** Any one of these names satisfies the requirement (e.g. istiod or istiod-<rev>). */
+  names: string[];
+  /** What a user should do when it is missing or not ready. */
+  hint: string;
+}
+
+export interface MeshDriver {
+  readonly name: MeshName;
+  /** Every namespace label key this mesh reads (ours to record, remove and restore). */
+  readonly namespaceLabelKeys: readonly string[];
+  /** Every namespace annotation key this mesh reads. */
+  readonly namespaceAnnotationKeys: readonly string[];
+  /** Whether pods must be restarted to join this mesh (sidecar injection happens at admission). */
+  readonly joinRequiresRestart: boolean;
+  /** Whether pods must be restarted to leave this mesh (a sidecar stays until the pod is recreated). */
+  readonly leaveRequiresRestart: boolean;
+  /** Namespace markers that enroll a namespace in this mesh. */
+  enroll(ref: MeshRef): MarkerChange;
+  /** Namespace markers to remove so the namespace no longer enrolls pods in this mesh. */
+  unenroll(ref: MeshRef, current: Markers): MarkerChange;
+  /** Whether the namespace's markers enroll new pods in this mesh (intent, not membership). */
+  namespaceEnrolled(ns: Markers, ref?: MeshRef): boolean;
+  /** Whether the pod is meshed by this mesh, read from pod facts only. */
+  isMember(pod: PodFacts): boolean;
+  /** This mesh's opt-ins and opt-outs found on a pod template's metadata. */
+  templateOptIns(template: Markers): TemplateOptIn[];
+  /** Control-plane objects that must be ready before pods are moved into this mesh. */
+  controlPlane(ref: MeshRef): ControlPlaneRequirement[];
+}

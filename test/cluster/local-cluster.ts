@@ -1,0 +1,398 @@
+// A real Kubernetes control plane on this machine, from binaries built from Go
+// modules: etcd, kube-apiserver (RBAC on), kube-controller-manager,
+// kube-scheduler, and kwok standing in for kubelets on fake Nodes. Every
+// listener is on 127.0.0.1 on a free port, so a second cluster can run beside
+// the first; all state lives in one directory.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as k8s from "@kubernetes/client-node";
+import { type ClientCert, type ClusterPki, ensurePki } from "./pki.ts";
+import { freePort, isAlive, type StartedProcess, startDetached, stopProcess } from "./processes.ts";
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const DEFAULT_CLUSTER_DIR = join(REPO_ROOT, ".cluster");
+const FAKE_NODE_COUNT = 3;
+
+export interface ClusterOptions {
+  /** Where all state goes; removed by stop(). */
+  dir?: string;
+  /** Install the emulated Istio and Linkerd meshes (default true). */
+  meshes?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface ClusterState {
+  dir: string;
+  binDir: string;
+  kubeconfig: string;
+  apiserverPort: number;
+  processes: StartedProcess[];
+  meshes: boolean;
+}
+
+export interface RunningCluster {
+  kubeconfig: string;
+  state: ClusterState;
+  /** True when this call found a cluster already running and reused it. */
+  reused: boolean;
+}
+
+function statePath(dir: string): string {
+  return join(dir, "state.json");
+}
+
+export function readState(dir = DEFAULT_CLUSTER_DIR): ClusterState | undefined {
+  const path = statePath(dir);
+  if (!existsSync(path)) return undefined;
+  return JSON.parse(readFileSync(path, "utf8")) as ClusterState;
+}
+
+function writeJsonAtomically(path: string, value: unknown): void {
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+}
+
+/** Builds (or finds in the cache) the control-plane binaries; returns their directory. */
+export function buildBinaries(log: (line: string) => void): string {
+  log("control plane binaries: building or reusing the cache (a cold build takes several minutes)");
+  const output = execFileSync("bash", [join(REPO_ROOT, "scripts/cluster/build-control-plane.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const binDir = output.trim().split("\n").pop();
+  if (!binDir || !existsSync(join(binDir, "kube-apiserver"))) {
+    throw new Error(`control plane build did not produce binaries (got ${JSON.stringify(binDir)})`);
+  }
+  return binDir;
+}
+
+function kubeconfigYaml(server: string, pki: ClusterPki, client: ClientCert, user: string): string {
+  return [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    "- name: mmo-local",
+    "  cluster:",
+    `    server: ${server}`,
+    `    certificate-authority: ${pki.caCert}`,
+    "users:",
+    `- name: ${user}`,
+    "  user:",
+    `    client-certificate: ${client.cert}`,
+    `    client-key: ${client.key}`,
+    "contexts:",
+    "- name: mmo-local",
+    "  context:",
+    "    cluster: mmo-local",
+    `    user: ${user}`,
+    "current-context: mmo-local",
+    "",
+  ].join("\n");
+}
+
+async function httpGetOk(url: string, pki?: ClusterPki): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const options = pki
+      ? {
+          ca: readFileSync(pki.caCert),
+          cert: readFileSync(pki.clients.admin.cert),
+          key: readFileSync(pki.clients.admin.key),
+        }
+      : {};
+    const req = url.startsWith("https:")
+      ? request(url, { ...options, timeout: 2000 }, (res) => {
+          res.resume();
+          resolvePromise(res.statusCode === 200);
+        })
+      : (() => {
+          // etcd's health endpoint is plain HTTP on loopback.
+          return import("node:http").then(({ request: httpRequest }) => {
+            const r = httpRequest(url, { timeout: 2000 }, (res) => {
+              res.resume();
+              resolvePromise(res.statusCode === 200);
+            });
+            r.on("error", () => resolvePromise(false));
+            r.end();
+          });
+        })();
+    if ("on" in req) {
+      req.on("error", () => resolvePromise(false));
+      req.end();
+    }
+  });
+}
+
+async function waitUntil(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  process?: StartedProcess,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    if (process && !isAlive(process.pid)) {
+      throw new Error(`${process.name} exited while waiting for ${what}; see ${process.log}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${process ? `; see ${process.log}` : ""}`);
+}
+
+async function healthy(state: ClusterState): Promise<boolean> {
+  if (!state.processes.every((p) => isAlive(p.pid))) return false;
+  const pki = ensurePkiPaths(join(state.dir, "pki"));
+  return httpGetOk(`https://127.0.0.1:${state.apiserverPort}/readyz`, pki);
+}
+
+function ensurePkiPaths(dir: string): ClusterPki {
+  return ensurePki(dir);
+}
+
+/** Starts a cluster in `dir`, or reuses the one already running there. */
+export async function startLocalCluster(options: ClusterOptions = {}): Promise<RunningCluster> {
+  const dir = resolve(options.dir ?? DEFAULT_CLUSTER_DIR);
+  const log = options.log ?? ((line: string) => console.error(`[cluster] ${line}`));
+  const meshes = options.meshes ?? true;
+
+  const existing = readState(dir);
+  if (existing) {
+    if ((await healthy(existing)) && existing.meshes === meshes) {
+      log(`reusing the cluster already running in ${dir}`);
+      return { kubeconfig: existing.kubeconfig, state: existing, reused: true };
+    }
+    log(`found a stale or different cluster in ${dir}; stopping it first`);
+    await stopLocalCluster(dir);
+  }
+
+  const binDir = buildBinaries(log);
+  const bin = (name: string) => join(binDir, name);
+  const logs = join(dir, "logs");
+  mkdirSync(logs, { recursive: true });
+  mkdirSync(join(dir, "pki"), { recursive: true });
+  const pki = ensurePki(join(dir, "pki"));
+
+  const [etcdClient, etcdPeer, apiserverPort, kcmPort, schedulerPort, kwokPort] = await Promise.all(
+    Array.from({ length: 6 }, () => freePort()),
+  );
+  const server = `https://127.0.0.1:${apiserverPort}`;
+  const kubeconfig = join(dir, "kubeconfig");
+  writeFileSync(kubeconfig, kubeconfigYaml(server, pki, pki.clients.admin, "admin"));
+  const componentKubeconfig = (name: "controller-manager" | "scheduler" | "kwok") => {
+    const path = join(dir, `${name}.kubeconfig`);
+    writeFileSync(path, kubeconfigYaml(server, pki, pki.clients[name], name));
+    return path;
+  };
+
+  const state: ClusterState = { dir, binDir, kubeconfig, apiserverPort: apiserverPort!, processes: [], meshes };
+  const started = (p: StartedProcess) => {
+    state.processes.push(p);
+    writeJsonAtomically(statePath(dir), state);
+    return p;
+  };
+
+  try {
+    const etcd = started(
+      startDetached(
+        "etcd",
+        bin("etcd"),
+        [
+          "--name=mmo-local",
+          `--data-dir=${join(dir, "etcd")}`,
+          `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+          `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+          `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+          `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+          `--initial-cluster=mmo-local=http://127.0.0.1:${etcdPeer}`,
+          "--listen-metrics-urls=",
+          // Test data is disposable: skipping fsync makes the apiserver much faster here.
+          "--unsafe-no-fsync=true",
+          "--log-level=warn",
+        ],
+        join(logs, "etcd.log"),
+      ),
+    );
+    await waitUntil("etcd", () => httpGetOk(`http://127.0.0.1:${etcdClient}/health`), 30_000, etcd);
+
+    const apiserver = started(
+      startDetached(
+        "kube-apiserver",
+        bin("kube-apiserver"),
+        [
+          `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+          "--bind-address=127.0.0.1",
+          "--advertise-address=127.0.0.1",
+          // The `kubernetes` Service would point at loopback, which Endpoints reject; nothing here needs it.
+          "--endpoint-reconciler-type=none",
+          `--secure-port=${apiserverPort}`,
+          `--cert-dir=${join(dir, "apiserver-certs")}`,
+          `--tls-cert-file=${pki.servingCert}`,
+          `--tls-private-key-file=${pki.servingKey}`,
+          `--client-ca-file=${pki.caCert}`,
+          "--authorization-mode=RBAC",
+          "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+          `--service-account-key-file=${pki.serviceAccountPub}`,
+          `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+          "--service-cluster-ip-range=10.96.0.0/16",
+          "--allow-privileged=true",
+          "--profiling=false",
+        ],
+        join(logs, "kube-apiserver.log"),
+      ),
+    );
+    await waitUntil("kube-apiserver /readyz", () => httpGetOk(`${server}/readyz`, pki), 120_000, apiserver);
+
+    started(
+      startDetached(
+        "kube-controller-manager",
+        bin("kube-controller-manager"),
+        [
+          `--kubeconfig=${componentKubeconfig("controller-manager")}`,
+          "--bind-address=127.0.0.1",
+          `--secure-port=${kcmPort}`,
+          `--cert-dir=${join(dir, "kcm-certs")}`,
+          "--leader-elect=false",
+          "--use-service-account-credentials=true",
+          `--service-account-private-key-file=${pki.serviceAccountKey}`,
+          `--root-ca-file=${pki.caCert}`,
+          "--profiling=false",
+        ],
+        join(logs, "kube-controller-manager.log"),
+      ),
+    );
+    started(
+      startDetached(
+        "kube-scheduler",
+        bin("kube-scheduler"),
+        [
+          `--kubeconfig=${componentKubeconfig("scheduler")}`,
+          "--bind-address=127.0.0.1",
+          `--secure-port=${schedulerPort}`,
+          "--leader-elect=false",
+          "--profiling=false",
+        ],
+        join(logs, "kube-scheduler.log"),
+      ),
+    );
+    started(
+      startDetached(
+        "kwok",
+        bin("kwok"),
+        [
+          `--kubeconfig=${componentKubeconfig("kwok")}`,
+          `--config=${join(REPO_ROOT, "test/cluster/kwok-stages.yaml")}`,
+          "--manage-all-nodes=false",
+          "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+          `--server-address=127.0.0.1:${kwokPort}`,
+          "--cidr=10.244.0.1/16",
+          "--node-ip=10.240.0.1",
+        ],
+        join(logs, "kwok.log"),
+      ),
+    );
+
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    await createFakeNodes(kc, log);
+    await waitForControllers(kc, log);
+
+    if (meshes) {
+      const emulators = started(
+        startDetached(
+          "emulated-meshes",
+          process.execPath,
+          [
+            join(REPO_ROOT, "test/emulators/main.ts"),
+            `--kubeconfig=${kubeconfig}`,
+            `--state-dir=${join(dir, "emulators")}`,
+          ],
+          join(logs, "emulated-meshes.log"),
+        ),
+      );
+      await waitUntil(
+        "the emulated meshes",
+        async () => existsSync(join(dir, "emulators", "emulators.json")),
+        120_000,
+        emulators,
+      );
+    }
+  } catch (error) {
+    log(`cluster start failed: ${String(error)}`);
+    await stopLocalCluster(dir, { keepDir: true });
+    throw error;
+  }
+  log(`cluster ready; kubeconfig: ${kubeconfig}`);
+  return { kubeconfig, state, reused: false };
+}
+
+async function createFakeNodes(kc: k8s.KubeConfig, log: (line: string) => void): Promise<void> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  for (let i = 0; i < FAKE_NODE_COUNT; i++) {
+    const name = `kwok-node-${i}`;
+    try {
+      await core.createNode({
+        body: {
+          metadata: {
+            name,
+            annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+            labels: {
+              "kubernetes.io/hostname": name,
+              "kubernetes.io/os": "linux",
+              "kubernetes.io/arch": "amd64",
+              type: "kwok",
+            },
+          },
+          spec: {},
+        },
+      });
+    } catch (error) {
+      if ((error as { code?: number }).code !== 409) throw error;
+    }
+  }
+  log(`waiting for ${FAKE_NODE_COUNT} fake nodes to be Ready`);
+  await waitUntil(
+    "fake nodes Ready",
+    async () => {
+      const nodes = await core.listNode();
+      const ready = nodes.items.filter((n) =>
+        n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+      );
+      return ready.length >= FAKE_NODE_COUNT;
+    },
+    60_000,
+  );
+}
+
+/** The controller-manager is working once it has made the default ServiceAccount. */
+async function waitForControllers(kc: k8s.KubeConfig, log: (line: string) => void): Promise<void> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  log("waiting for kube-controller-manager (default ServiceAccount)");
+  await waitUntil(
+    "the default ServiceAccount",
+    async () => {
+      try {
+        await core.readNamespacedServiceAccount({ name: "default", namespace: "default" });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    60_000,
+  );
+}
+
+/** Stops every process of the cluster in `dir` and removes its state. */
+export async function stopLocalCluster(
+  dir = DEFAULT_CLUSTER_DIR,
+  options: { keepDir?: boolean } = {},
+): Promise<void> {
+  const state = readState(dir);
+  if (state) {
+    // Reverse start order: emulators and kwok first, etcd last.
+    for (const p of [...state.processes].reverse()) await stopProcess(p.pid);
+  }
+  if (!options.keepDir) rmSync(dir, { recursive: true, force: true });
+}
