@@ -40,6 +40,8 @@ export interface TemplateOptIn {
   value: string;
   /** true when the key asks to be meshed by this mesh, false when it opts out. */
   optsIn: boolean;
+  /** The Istio revision this opt-in names (template label istio.io/rev); absent means any revision. */
+  revision?: string | undefined;
 }
 
 /** How a driver wants a namespace changed to enroll in (or leave) its mesh. */
@@ -82,4 +84,15 @@ export interface MeshDriver {
   templateOptIns(template: Markers): TemplateOptIn[];
   /** Control-plane objects that must be ready before pods are moved into this mesh. */
   controlPlane(ref: MeshRef): ControlPlaneRequirement[];
+  /** The template marker that pins a pod to ref (used to rewrite templates); absent when the mesh has none. */
+  optInMarker?(ref: MeshRef): TemplateOptIn;
+  /** The template marker that keeps a pod out of this mesh; absent when the mesh has none. */
+  optOutMarker?(ref: MeshRef): TemplateOptIn;
+  /**
+   * Meshes whose sidecar pods this mesh leaves alone when it enrolls a namespace without restarts
+   * (ambient skips Istio sidecar pods but would capture a linkerd-proxy pod: two meshes in one pod).
+   */
+  readonly skipsPodsMeshedBy?: readonly MeshName[];
+  /** The control-plane revision a member pod was injected by, when the mesh has revisions and the pod says. */
+  podRevision?(pod: PodFacts): string | undefined;
 }

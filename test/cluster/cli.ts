@@ -14,7 +14,9 @@ const command = positionals[0];
 if (command === "up") {
   const cluster = await startLocalCluster({ dir: values.dir, meshes: !values["no-meshes"] });
   console.log(`Local cluster is up. Use it with:\n  export KUBECONFIG=${cluster.kubeconfig}`);
-  console.log(`Stop it with: npm run cluster:down${values.dir === DEFAULT_CLUSTER_DIR ? "" : ` -- --dir ${values.dir}`}`);
+  console.log(
+    `Stop it with: npm run cluster:down${values.dir === DEFAULT_CLUSTER_DIR ? "" : ` -- --dir ${values.dir}`}`,
+  );
 } else if (command === "down") {
   await stopLocalCluster(values.dir);
   console.log(`Local cluster in ${values.dir} stopped and removed.`);

@@ -139,7 +139,9 @@ async function waitUntil(
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${process ? `; see ${process.log}` : ""}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${process ? `; see ${process.log}` : ""}`,
+  );
 }
 
 async function healthy(state: ClusterState): Promise<boolean> {
@@ -187,7 +189,14 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<R
     return path;
   };
 
-  const state: ClusterState = { dir, binDir, kubeconfig, apiserverPort: apiserverPort!, processes: [], meshes };
+  const state: ClusterState = {
+    dir,
+    binDir,
+    kubeconfig,
+    apiserverPort: apiserverPort!,
+    processes: [],
+    meshes,
+  };
   const started = (p: StartedProcess) => {
     state.processes.push(p);
     writeJsonAtomically(statePath(dir), state);

@@ -83,7 +83,20 @@ export function ensurePki(dir: string): ClusterPki {
 
   openssl(["genrsa", "-out", "ca.key", "2048"], dir);
   openssl(
-    ["req", "-x509", "-new", "-nodes", "-key", "ca.key", "-subj", "/CN=mmo-local-ca", "-days", "3650", "-out", "ca.crt"],
+    [
+      "req",
+      "-x509",
+      "-new",
+      "-nodes",
+      "-key",
+      "ca.key",
+      "-subj",
+      "/CN=mmo-local-ca",
+      "-days",
+      "3650",
+      "-out",
+      "ca.crt",
+    ],
     dir,
   );
   signedCert(

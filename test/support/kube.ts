@@ -4,7 +4,8 @@ import * as k8s from "@kubernetes/client-node";
 
 export function e2eKubeconfigPath(): string {
   const path = process.env.E2E_KUBECONFIG;
-  if (!path) throw new Error("E2E_KUBECONFIG is not set: run the e2e suites through vitest (global setup sets it)");
+  if (!path)
+    throw new Error("E2E_KUBECONFIG is not set: run the e2e suites through vitest (global setup sets it)");
   return path;
 }
 

@@ -32,7 +32,9 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       const what = options.description ?? "condition";
-      const detail = lastError ? `; last error: ${String(lastError)}` : `; last value: ${JSON.stringify(lastValue)}`;
+      const detail = lastError
+        ? `; last error: ${String(lastError)}`
+        : `; last value: ${JSON.stringify(lastValue)}`;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

@@ -1,0 +1,18 @@
+// "none": unmeshed. It has no markers of its own; being on "none" means being on no other mesh,
+// which only the registry can tell (podOnMesh, namespaceOnMesh), so this driver answers false.
+import type { MeshDriver } from "./driver.ts";
+import { noChange } from "./markers.ts";
+
+export const noneDriver: MeshDriver = {
+  name: "none",
+  namespaceLabelKeys: [],
+  namespaceAnnotationKeys: [],
+  joinRequiresRestart: false,
+  leaveRequiresRestart: false,
+  enroll: () => noChange(),
+  unenroll: () => noChange(),
+  namespaceEnrolled: () => false,
+  isMember: () => false,
+  templateOptIns: () => [],
+  controlPlane: () => [],
+};
