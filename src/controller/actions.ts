@@ -1,0 +1,46 @@
+// The changes a plan asks for. Each is one conflict-safe patch of only the keys
+// the operator owns, and carries the Event that tells the user it happened.
+import type { MarkerChange, Markers } from "../meshes/driver.ts";
+import type { WorkloadKind } from "./facts.ts";
+
+export interface StepEvent {
+  /** Normal for progress, Warning for anything the user must look at. */
+  type: "Normal" | "Warning";
+  reason: string;
+  message: string;
+}
+
+/** Write the owner and the original mesh markers on the namespace, before anything changes. */
+export interface RecordOriginalAction {
+  type: "RecordOriginal";
+  namespace: string;
+  resourceVersion: string;
+  owner: string;
+  original: Markers;
+  event: StepEvent;
+}
+
+/** One patch that removes one mesh's namespace markers and adds another's. */
+export interface RelabelAction {
+  type: "Relabel";
+  namespace: string;
+  resourceVersion: string;
+  change: MarkerChange;
+  event: StepEvent;
+}
+
+/** Restart a workload through its pod template, rewriting template opt-ins in the same patch. */
+export interface RestartWorkloadAction {
+  type: "RestartWorkload";
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+  resourceVersion: string;
+  stamp: string;
+  templateChange: MarkerChange;
+  /** JSON of the template keys' original values, written on the workload when first rewritten. */
+  templateOriginal?: string | undefined;
+  event: StepEvent;
+}
+
+export type Action = RecordOriginalAction | RelabelAction | RestartWorkloadAction;

@@ -1,0 +1,409 @@
+// The forward plan for one namespace, as a pure function of what the cluster
+// shows: record → relabel → restart (rewriting template opt-ins) → verify from
+// the pods. Every step is derived from facts on the objects themselves, so a
+// restarted operator picks up exactly where the cluster is.
+import type { MarkerChange, Markers, MeshRef } from "../meshes/driver.ts";
+import { applyChange, hasChanges, isNoChange, noChange } from "../meshes/markers.ts";
+import {
+  driverFor,
+  findTemplateOptIns,
+  isDoubleMeshed,
+  meshesOfPod,
+  namespaceSwitch,
+  podOnMesh,
+  rewriteTemplateOptIns,
+} from "../meshes/registry.ts";
+import type { Action, RestartWorkloadAction } from "./actions.ts";
+import {
+  decodeOriginal,
+  decodeStamp,
+  encodeStamp,
+  encodeTemplateOriginal,
+  meshMarkersOf,
+  ORIGINAL_ANNOTATION,
+  OWNER_ANNOTATION,
+  RESTART_STAMP_ANNOTATION,
+  TEMPLATE_ORIGINAL_ANNOTATION,
+  type TemplateOriginal,
+} from "./bookkeeping.ts";
+import type { ControlPlaneFacts, NamespaceFacts, PodObservation, WorkloadFacts } from "./facts.ts";
+
+/** A rollout that verified wrong is retried this many times before the namespace fails. */
+export const MAX_RESTART_ATTEMPTS = 3;
+
+export type NamespacePhase =
+  | "Pending"
+  | "Blocked"
+  | "Relabelled"
+  | "Restarting"
+  | "Verifying"
+  | "Migrated"
+  | "Failed"
+  | "RollingBack"
+  | "RolledBack";
+
+export interface NamespacePlanInput {
+  migration: string;
+  source: MeshRef;
+  target: MeshRef;
+  workloadOverrides: "Rewrite" | "Fail";
+  maxConcurrentRollouts: number;
+  rolloutTimeoutMs: number;
+  ns: NamespaceFacts;
+  workloads: WorkloadFacts[];
+  pods: PodObservation[];
+  targetControlPlane: ControlPlaneFacts;
+  now: number;
+  /** False while paused or halted: nothing new starts; rollouts already running settle. */
+  mayStart: boolean;
+}
+
+export interface Problem {
+  reason: string;
+  message: string;
+  /** A halting problem stops the whole migration; others only hold this namespace. */
+  halts: boolean;
+}
+
+export interface PodCounts {
+  target: number;
+  source: number;
+  unmeshed: number;
+  doubleMeshed: number;
+}
+
+export interface NamespacePlan {
+  phase: NamespacePhase;
+  actions: Action[];
+  workloads: { total: number; restarted: number; ready: number };
+  pods: PodCounts;
+  doubleMeshedPods: string[];
+  unmanagedPods: string[];
+  problem?: Problem | undefined;
+  message: string;
+  /** Look again after this long even without events (a rollout deadline). */
+  recheckAfterMs?: number | undefined;
+}
+
+const NONE: MeshRef = { mesh: "none" };
+
+function describeMesh(ref: MeshRef): string {
+  return ref.revision ? `${ref.mesh} (revision ${ref.revision})` : ref.mesh;
+}
+
+/**
+ * Whether the namespace must first leave the source (and its pods be restarted out of it) before
+ * it may enroll in the target: a mesh that enrolls running pods without a restart (ambient) would
+ * otherwise capture pods still carrying the source's sidecar.
+ */
+export function mustDrainBeforeEnrolling(source: MeshRef, target: MeshRef): boolean {
+  if (source.mesh === "none" || target.mesh === "none") return false;
+  const targetDriver = driverFor(target.mesh);
+  const sourceDriver = driverFor(source.mesh);
+  return (
+    !targetDriver.joinRequiresRestart &&
+    sourceDriver.leaveRequiresRestart &&
+    !(targetDriver.skipsPodsMeshedBy ?? []).includes(source.mesh)
+  );
+}
+
+/** Whether pods of this template are expected on the target (not opted out, injectable). */
+function expectsTarget(target: MeshRef, template: Markers, hostNetwork: boolean): boolean {
+  if (target.mesh === "none") return true;
+  if (hostNetwork) return false;
+  return !findTemplateOptIns(template).some((optIn) => optIn.mesh === target.mesh && !optIn.optsIn);
+}
+
+function templateOriginalFor(change: MarkerChange, template: Markers): TemplateOriginal {
+  const original: TemplateOriginal = { labels: {}, annotations: {} };
+  for (const key of [...Object.keys(change.set.labels), ...change.remove.labels]) {
+    original.labels[key] = template.labels[key] ?? null;
+  }
+  for (const key of [...Object.keys(change.set.annotations), ...change.remove.annotations]) {
+    original.annotations[key] = template.annotations[key] ?? null;
+  }
+  return original;
+}
+
+function workloadRef(w: { kind: string; name: string }): string {
+  return `${w.kind.toLowerCase()}/${w.name}`;
+}
+
+export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
+  const { migration, source, target, ns, now } = input;
+  const live = input.pods.filter((p) => p.phase !== "Succeeded" && p.phase !== "Failed");
+  const managed = live.filter((p) => p.owner !== undefined);
+  const doubleMeshedPods = live.filter((p) => isDoubleMeshed(p)).map((p) => p.metadata.name);
+  const counts: PodCounts = {
+    target: managed.filter((p) => podOnMesh(p, target)).length,
+    source: managed.filter((p) => source.mesh !== "none" && podOnMesh(p, source)).length,
+    unmeshed: managed.filter((p) => meshesOfPod(p).length === 0).length,
+    doubleMeshed: doubleMeshedPods.length,
+  };
+  const base = {
+    actions: [] as Action[],
+    workloads: { total: input.workloads.length, restarted: 0, ready: 0 },
+    pods: counts,
+    doubleMeshedPods,
+    unmanagedPods: live.filter((p) => p.unmanaged).map((p) => p.metadata.name),
+  };
+  const cpProblem = (): Problem => ({
+    reason: "TargetControlPlaneNotReady",
+    message:
+      `The ${describeMesh(target)} control plane is not ready, so nothing in namespace ${ns.name} is restarted: ` +
+      `${input.targetControlPlane.problems.join("; ")}. The migration continues on its own once it is ready.`,
+    halts: false,
+  });
+
+  const owner = ns.markers.annotations[OWNER_ANNOTATION];
+  if (owner !== undefined && owner !== migration) {
+    return {
+      ...base,
+      phase: "Blocked",
+      problem: {
+        reason: "NamespaceOwnedByAnotherMigration",
+        message: `Namespace ${ns.name} is being migrated by MeshMigration ${owner}; remove it from one of the two migrations.`,
+        halts: false,
+      },
+      message: `owned by MeshMigration ${owner}`,
+    };
+  }
+
+  const sourceOptIns = input.workloads
+    .map((w) => ({ w, rewrite: rewriteTemplateOptIns(source, target, w.template) }))
+    .filter(({ rewrite }) => hasChanges(rewrite.changes));
+  if (input.workloadOverrides === "Fail" && sourceOptIns.length > 0) {
+    const names = sourceOptIns.map(({ w }) => workloadRef(w)).join(", ");
+    return {
+      ...base,
+      phase: "Blocked",
+      problem: {
+        reason: "WorkloadOverridesFound",
+        message:
+          `Pod templates in namespace ${ns.name} pin themselves to ${describeMesh(source)}: ${names}. ` +
+          "Remove those opt-ins, or set spec.strategy.workloadOverrides: Rewrite to let the operator rewrite them " +
+          "(the originals are recorded on each workload).",
+        halts: true,
+      },
+      message: `pod-template opt-ins to the source mesh: ${names}`,
+    };
+  }
+
+  const recorded =
+    owner === migration && decodeOriginal(ns.markers.annotations[ORIGINAL_ANNOTATION]) !== undefined;
+  if (!recorded) {
+    if (!input.mayStart) return { ...base, phase: "Pending", message: "waiting to start" };
+    if (!input.targetControlPlane.ready) {
+      return { ...base, phase: "Blocked", problem: cpProblem(), message: "target control plane not ready" };
+    }
+    const original = meshMarkersOf(ns.markers);
+    return {
+      ...base,
+      phase: "Pending",
+      message: "recording the namespace's original mesh markers",
+      actions: [
+        {
+          type: "RecordOriginal",
+          namespace: ns.name,
+          resourceVersion: ns.resourceVersion,
+          owner: migration,
+          original,
+          event: {
+            type: "Normal",
+            reason: "OriginalRecorded",
+            message: `Namespace ${ns.name}: recorded its original mesh markers ${JSON.stringify(original)} before changing it`,
+          },
+        },
+      ],
+    };
+  }
+
+  // Drain first when the target would capture pods still carrying the source's sidecar.
+  const drain = mustDrainBeforeEnrolling(source, target);
+  const sourcePodsRemain = source.mesh !== "none" && managed.some((p) => podOnMesh(p, source));
+  const stage = drain && sourcePodsRemain ? NONE : target;
+  const relabel = namespaceSwitch(source, stage, ns.markers);
+  if (!isNoChange(relabel, ns.markers)) {
+    if (!input.mayStart) return { ...base, phase: "Pending", message: "waiting to relabel" };
+    if (!input.targetControlPlane.ready) {
+      return { ...base, phase: "Blocked", problem: cpProblem(), message: "target control plane not ready" };
+    }
+    const after = applyChange(ns.markers, relabel);
+    return {
+      ...base,
+      phase: "Relabelled",
+      message:
+        stage === target ? `moving to ${describeMesh(target)}` : `leaving ${describeMesh(source)} first`,
+      actions: [
+        {
+          type: "Relabel",
+          namespace: ns.name,
+          resourceVersion: ns.resourceVersion,
+          change: relabel,
+          event: {
+            type: "Normal",
+            reason: "NamespaceRelabelled",
+            message:
+              `Namespace ${ns.name}: ${describeMesh(source)} markers removed, ` +
+              (stage === target
+                ? `${describeMesh(target)} markers added`
+                : `${describeMesh(target)} waits until no ${describeMesh(source)} sidecar remains`) +
+              ` (now ${JSON.stringify(meshMarkersOf(after))})`,
+          },
+        },
+      ],
+    };
+  }
+
+  // Restarts: at most maxConcurrentRollouts at once, each bounded by rolloutTimeout.
+  const sourceDriver = source.mesh === "none" ? undefined : driverFor(source.mesh);
+  const stageDriver = stage.mesh === "none" ? undefined : driverFor(stage.mesh);
+  let rolling = 0;
+  let restarted = 0;
+  let ready = 0;
+  const timedOut: string[] = [];
+  const failedVerification: string[] = [];
+  let deadline: number | undefined;
+  const toStart: RestartWorkloadAction[] = [];
+  const unverified: string[] = [];
+  const rolloutTimeoutText = `${Math.round(input.rolloutTimeoutMs / 1000)}s`;
+
+  for (const w of [...input.workloads].sort((a, b) => workloadRef(a).localeCompare(workloadRef(b)))) {
+    const podsOf = managed.filter((p) => p.owner?.kind === w.kind && p.owner.name === w.name);
+    const rewrite =
+      input.workloadOverrides === "Rewrite"
+        ? rewriteTemplateOptIns(source, target, w.template).changes
+        : undefined;
+    const templateAfter = rewrite ? applyChange(w.template, rewrite) : w.template;
+    const onTarget = expectsTarget(target, templateAfter, w.templateHostNetwork);
+    const needsRestart = (p: PodObservation) =>
+      (sourceDriver?.leaveRequiresRestart === true && podOnMesh(p, source)) ||
+      (onTarget && stageDriver?.joinRequiresRestart === true && !podOnMesh(p, stage)) ||
+      (stage.mesh === "none" && target.mesh === "none" && !podOnMesh(p, NONE));
+    const stamp = decodeStamp(w.template.annotations[RESTART_STAMP_ANNOTATION]);
+    const stampedNow = stamp?.migration === migration && stamp.direction === "forward";
+    const podsRight = podsOf.every(
+      (p) =>
+        !p.terminating &&
+        !isDoubleMeshed(p) &&
+        !(source.mesh !== "none" && podOnMesh(p, source)) &&
+        (!onTarget || podOnMesh(p, stage)),
+    );
+
+    if (stampedNow) restarted++;
+    if (stampedNow && !w.rolledOut) {
+      rolling++;
+      const due = stamp.startedAt + input.rolloutTimeoutMs;
+      if (now > due) timedOut.push(workloadRef(w));
+      else deadline = Math.min(deadline ?? due, due);
+      unverified.push(workloadRef(w));
+      continue;
+    }
+    const wrongPods = podsOf.filter((p) => !p.terminating && needsRestart(p));
+    const rewriteNeeded = rewrite !== undefined && hasChanges(rewrite);
+    if (w.rolledOut && podsRight && !rewriteNeeded) {
+      ready++;
+      continue;
+    }
+    unverified.push(workloadRef(w));
+    if (!w.rolledOut || (wrongPods.length === 0 && !rewriteNeeded)) continue; // settling: wait for it
+    const attempt = stampedNow ? stamp.attempt + 1 : 1;
+    if (attempt > MAX_RESTART_ATTEMPTS) {
+      failedVerification.push(
+        `${workloadRef(w)} (pods ${wrongPods.map((p) => p.metadata.name).join(", ")} are not on ${describeMesh(stage)})`,
+      );
+      continue;
+    }
+    const templateChange: MarkerChange = rewrite ?? noChange();
+    const stampValue = encodeStamp({ migration, direction: "forward", attempt, startedAt: now });
+    toStart.push({
+      type: "RestartWorkload",
+      kind: w.kind,
+      namespace: ns.name,
+      name: w.name,
+      resourceVersion: w.resourceVersion,
+      stamp: stampValue,
+      templateChange,
+      templateOriginal:
+        rewriteNeeded && w.annotations[TEMPLATE_ORIGINAL_ANNOTATION] === undefined
+          ? encodeTemplateOriginal(templateOriginalFor(templateChange, w.template))
+          : undefined,
+      event: {
+        type: attempt > 1 ? "Warning" : "Normal",
+        reason: attempt > 1 ? "WorkloadRestartRetried" : "WorkloadRestarted",
+        message:
+          `Namespace ${ns.name}: restarting ${workloadRef(w)} so its pods are re-injected by ${describeMesh(stage)}` +
+          (rewriteNeeded ? `; rewrote pod-template opt-ins ${JSON.stringify(templateChange)}` : "") +
+          (attempt > 1 ? ` (attempt ${attempt} of ${MAX_RESTART_ATTEMPTS}: its pods did not verify)` : ""),
+      },
+    });
+  }
+
+  const workloads = { total: input.workloads.length, restarted, ready };
+  if (timedOut.length > 0) {
+    return {
+      ...base,
+      workloads,
+      phase: "Failed",
+      problem: {
+        reason: "RolloutTimeout",
+        message:
+          `Namespace ${ns.name}: ${timedOut.join(", ")} did not finish rolling out within ${rolloutTimeoutText}. ` +
+          "Check the workload's pods and events, fix the cause, then the migration resumes; " +
+          "raise spec.strategy.rolloutTimeout if the workload is just slow, or set spec.rollback: true to undo.",
+        halts: true,
+      },
+      message: `rollout timed out: ${timedOut.join(", ")}`,
+    };
+  }
+  if (failedVerification.length > 0) {
+    return {
+      ...base,
+      workloads,
+      phase: "Failed",
+      problem: {
+        reason: "VerificationFailed",
+        message:
+          `Namespace ${ns.name}: after ${MAX_RESTART_ATTEMPTS} restarts these workloads still have pods that are not on ` +
+          `${describeMesh(stage)}: ${failedVerification.join("; ")}. The injector may be skipping them ` +
+          "(is it up? does the pod opt out?). Fix the cause and restart them with kubectl rollout restart, " +
+          "or set spec.rollback: true to undo.",
+        halts: true,
+      },
+      message: `pods not verified on ${describeMesh(stage)}`,
+    };
+  }
+
+  if (toStart.length > 0 && !input.targetControlPlane.ready) {
+    return {
+      ...base,
+      workloads,
+      phase: "Blocked",
+      problem: cpProblem(),
+      message: "target control plane not ready",
+    };
+  }
+  const room = input.mayStart ? Math.max(0, input.maxConcurrentRollouts - rolling) : 0;
+  const actions = toStart.slice(0, room);
+  if (unverified.length === 0 && stage === target) {
+    return {
+      ...base,
+      workloads,
+      phase: "Migrated",
+      message: `every pod of ${input.workloads.length} workload(s) verified on ${describeMesh(target)}`,
+    };
+  }
+  const phase = rolling > 0 || toStart.length > 0 ? "Restarting" : "Verifying";
+  return {
+    ...base,
+    workloads,
+    actions,
+    phase,
+    message:
+      phase === "Restarting"
+        ? `${rolling} rollout(s) in progress, ${toStart.length - actions.length + (actions.length > 0 ? 0 : 0)} waiting` +
+          (input.mayStart ? "" : " (paused: nothing new starts)")
+        : `waiting for pods of ${unverified.join(", ")} to show ${describeMesh(stage)}`,
+    recheckAfterMs: deadline !== undefined ? Math.max(1000, deadline - now + 500) : undefined,
+  };
+}

@@ -1,0 +1,27 @@
+// Gives the end-to-end suites a cluster: the one E2E_KUBECONFIG names, or a local
+// control plane (reused if one is already running, otherwise started here and
+// stopped at the end). A cluster that cannot start fails the run loudly: the
+// suites are never skipped silently.
+import { startLocalCluster, stopLocalCluster } from "../cluster/local-cluster.ts";
+
+export default async function setup(): Promise<() => Promise<void>> {
+  if (process.env.E2E_KUBECONFIG) {
+    console.error(`[e2e] using the cluster in E2E_KUBECONFIG=${process.env.E2E_KUBECONFIG}`);
+    return async () => {};
+  }
+  let cluster: Awaited<ReturnType<typeof startLocalCluster>>;
+  try {
+    cluster = await startLocalCluster({ log: (line) => console.error(`[e2e cluster] ${line}`) });
+  } catch (error) {
+    throw new Error(
+      `The end-to-end suites need a Kubernetes cluster and the local one could not start: ${String(error)}\n` +
+        "Fix the cause above (Go and openssl are needed to build and run it), point E2E_KUBECONFIG at a " +
+        "cluster of your own, or run only the unit tests with `npm run test:unit`.",
+    );
+  }
+  process.env.E2E_KUBECONFIG = cluster.kubeconfig;
+  process.env.E2E_CLUSTER_BIN_DIR = cluster.state.binDir;
+  return async () => {
+    if (!cluster.reused) await stopLocalCluster(cluster.state.dir);
+  };
+}
