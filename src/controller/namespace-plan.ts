@@ -2,6 +2,7 @@
 // shows: record → relabel → restart (rewriting template opt-ins) → verify from
 // the pods. Every step is derived from facts on the objects themselves, so a
 // restarted operator picks up exactly where the cluster is.
+import type { NamespacePhase } from "../api/schema.ts";
 import type { MarkerChange, Markers, MeshRef } from "../meshes/driver.ts";
 import { applyChange, hasChanges, isNoChange, noChange } from "../meshes/markers.ts";
 import {
@@ -31,16 +32,7 @@ import type { ControlPlaneFacts, NamespaceFacts, PodObservation, WorkloadFacts }
 /** A rollout that verified wrong is retried this many times before the namespace fails. */
 export const MAX_RESTART_ATTEMPTS = 3;
 
-export type NamespacePhase =
-  | "Pending"
-  | "Blocked"
-  | "Relabelled"
-  | "Restarting"
-  | "Verifying"
-  | "Migrated"
-  | "Failed"
-  | "RollingBack"
-  | "RolledBack";
+export type { NamespacePhase };
 
 export interface NamespacePlanInput {
   migration: string;

@@ -4,6 +4,7 @@
 // once; a gate (stopAfterBatch) holds the migration; anything that halts stops
 // every new step while running rollouts settle.
 import { PROTECTED_NAMESPACES } from "../api/constants.ts";
+import type { BatchPhase, Phase } from "../api/schema.ts";
 import type { MeshRef } from "../meshes/driver.ts";
 import type { Action, StepEvent } from "./actions.ts";
 import { OWNER_ANNOTATION } from "./bookkeeping.ts";
@@ -19,16 +20,7 @@ import {
 } from "./namespace-plan.ts";
 import { type LabelSelector, matchesSelector } from "./selectors.ts";
 
-export type MigrationPhase =
-  | "Pending"
-  | "Planning"
-  | "Progressing"
-  | "Paused"
-  | "Holding"
-  | "Succeeded"
-  | "Failed"
-  | "RollingBack"
-  | "RolledBack";
+export type MigrationPhase = Phase;
 
 /** The parts of a MeshMigration spec the planner reads (defaults already applied). */
 export interface MigrationSpecView {
@@ -75,7 +67,7 @@ export interface NamespaceStatus {
 
 export interface BatchStatus {
   name: string;
-  phase: "Pending" | "InProgress" | "Migrated" | "Blocked";
+  phase: BatchPhase;
   namespaces: string[];
   migrated: number;
 }
