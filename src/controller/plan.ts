@@ -46,6 +46,8 @@ export interface MigrationPlanInput {
   generation: number;
   spec: MigrationSpecView;
   previousConditions?: readonly Condition[] | undefined;
+  /** Each namespace's phase as last published, to report transitions (e.g. verified) once. */
+  previousNamespacePhases?: ReadonlyMap<string, string> | undefined;
   /** Every namespace in the cluster, by name. */
   namespaces: ReadonlyMap<string, NamespaceFacts>;
   workloadsIn: (namespace: string) => WorkloadFacts[];
@@ -364,6 +366,16 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
       message: c.message,
     }));
 
+  for (const ns of namespaceStatuses) {
+    const before = input.previousNamespacePhases?.get(ns.name);
+    if (ns.phase === "Migrated" && before !== undefined && before !== "Migrated") {
+      events.push({
+        type: "Normal",
+        reason: "NamespaceVerified",
+        message: `Namespace ${ns.name} (batch ${ns.batch}): ${ns.message ?? "verified"}`,
+      });
+    }
+  }
   const actions = [...result.plans.values()].flatMap((plan) => plan?.actions ?? []);
   const rechecks = [...result.plans.values()]
     .map((plan) => plan?.recheckAfterMs)

@@ -39,7 +39,11 @@ export interface ClusterCaches {
 
 export interface MeshMigrationObject extends k8s.KubernetesObject {
   spec?: unknown;
-  status?: { conditions?: Condition[]; [key: string]: unknown };
+  status?: {
+    conditions?: Condition[];
+    namespaces?: Array<{ name: string; phase: string }>;
+    [key: string]: unknown;
+  };
 }
 
 export interface ReconcilerDeps {
@@ -94,6 +98,9 @@ export class MigrationReconciler {
       generation,
       spec,
       previousConditions: migration.status?.conditions,
+      previousNamespacePhases: new Map(
+        (migration.status?.namespaces ?? []).map((ns) => [ns.name, ns.phase] as const),
+      ),
       namespaces,
       workloadsIn: (ns) => [
         ...caches.deployments.list(ns).map(deploymentFacts),

@@ -296,6 +296,9 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<R
           "--manage-all-nodes=false",
           "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
           `--server-address=127.0.0.1:${kwokPort}`,
+          // Node Leases are the heartbeat the node lifecycle controller reads; without them it marks
+          // every fake node NotReady after its grace period and their pods not Ready.
+          "--node-lease-duration-seconds=40",
           "--cidr=10.244.0.1/16",
           "--node-ip=10.240.0.1",
         ],

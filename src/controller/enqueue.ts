@@ -1,0 +1,39 @@
+// Which MeshMigrations a changed object concerns. Level-triggered: the event only
+// says "look again at these migrations"; what changed is never passed on.
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { OWNER_ANNOTATION } from "./bookkeeping.ts";
+
+/** Namespaces whose objects make up mesh control planes: a change there may unblock any migration. */
+const CONTROL_PLANE_NAMESPACES = new Set(["istio-system", "linkerd"]);
+
+export interface EnqueueContext {
+  allMigrations: () => string[];
+  namespaceOwner: (namespace: string) => string | undefined;
+}
+
+export type WatchedKind = "MeshMigration" | "Namespace" | "Workload" | "Pod" | "Webhook";
+
+export function migrationsConcerned(
+  kind: WatchedKind,
+  obj: KubernetesObject,
+  context: EnqueueContext,
+): string[] {
+  switch (kind) {
+    case "MeshMigration":
+      return obj.metadata?.name ? [obj.metadata.name] : [];
+    case "Namespace": {
+      // An unowned namespace may be one a migration waits for (created, labelled for a selector).
+      const owner = obj.metadata?.annotations?.[OWNER_ANNOTATION];
+      return owner ? [owner] : context.allMigrations();
+    }
+    case "Webhook":
+      return context.allMigrations();
+    case "Workload":
+    case "Pod": {
+      const namespace = obj.metadata?.namespace ?? "";
+      if (CONTROL_PLANE_NAMESPACES.has(namespace)) return context.allMigrations();
+      const owner = context.namespaceOwner(namespace);
+      return owner ? [owner] : [];
+    }
+  }
+}

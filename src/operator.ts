@@ -1,0 +1,184 @@
+// Composition of the operator: informers feed a keyed work queue; a controller
+// loop reconciles one MeshMigration at a time per key; only the leader writes.
+import { hostname } from "node:os";
+import * as k8s from "@kubernetes/client-node";
+import { GROUP, PLURAL, VERSION } from "./api/constants.ts";
+import { PHASES } from "./api/schema.ts";
+import { OWNER_ANNOTATION } from "./controller/bookkeeping.ts";
+import { type EnqueueContext, migrationsConcerned, type WatchedKind } from "./controller/enqueue.ts";
+import { EventRecorder } from "./controller/events.ts";
+import {
+  type ClusterCaches,
+  type MeshMigrationObject,
+  MigrationReconciler,
+} from "./controller/reconciler.ts";
+import { Controller } from "./runtime/controller.ts";
+import { createHealthServer } from "./runtime/health-server.ts";
+import {
+  createInformers,
+  informerSpec,
+  startInformers,
+  stopInformers,
+  unsyncedInformers,
+} from "./runtime/informer.ts";
+import { LeaderElector } from "./runtime/leader-election.ts";
+import type { Logger } from "./runtime/logger.ts";
+import { createMetrics } from "./runtime/metrics.ts";
+import { WorkQueue } from "./runtime/workqueue.ts";
+
+export interface OperatorOptions {
+  kubeConfig: k8s.KubeConfig;
+  log: Logger;
+  identity?: string;
+  healthHost: string;
+  healthPort: number;
+  leaderElection: boolean;
+  leaderElectionNamespace: string;
+  workers: number;
+}
+
+export interface RunningOperator {
+  healthPort: number;
+  stop: () => Promise<void>;
+}
+
+const CONTROLLER_NAME = "meshmigration";
+
+export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
+  const { kubeConfig: kc, log } = options;
+  const identity = options.identity ?? `${hostname()}-${process.pid}`;
+  const metrics = createMetrics({ knownPhases: PHASES });
+
+  const informers = createInformers(
+    kc,
+    {
+      migrations: informerSpec<MeshMigrationObject>(`/apis/${GROUP}/${VERSION}/${PLURAL}`),
+      namespaces: informerSpec<k8s.V1Namespace>("/api/v1/namespaces"),
+      pods: informerSpec<k8s.V1Pod>("/api/v1/pods"),
+      deployments: informerSpec<k8s.V1Deployment>("/apis/apps/v1/deployments"),
+      statefulSets: informerSpec<k8s.V1StatefulSet>("/apis/apps/v1/statefulsets"),
+      daemonSets: informerSpec<k8s.V1DaemonSet>("/apis/apps/v1/daemonsets"),
+      webhooks: informerSpec<k8s.V1MutatingWebhookConfiguration>(
+        "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+      ),
+    },
+    { logger: log },
+  );
+  const caches: ClusterCaches = informers;
+
+  const queue = new WorkQueue<string>({ name: CONTROLLER_NAME, observer: metrics.workQueueObserver() });
+  const context: EnqueueContext = {
+    allMigrations: () => caches.migrations.list().map((m) => m.metadata?.name ?? ""),
+    namespaceOwner: (ns) => caches.namespaces.get(ns)?.metadata?.annotations?.[OWNER_ANNOTATION],
+  };
+  const watch = (
+    kind: WatchedKind,
+    informer: { onChange(handler: (obj: k8s.KubernetesObject) => void): unknown },
+  ) =>
+    informer.onChange((obj) => {
+      for (const name of migrationsConcerned(kind, obj, context)) queue.add(name);
+    });
+  watch("MeshMigration", informers.migrations);
+  watch("Namespace", informers.namespaces);
+  watch("Pod", informers.pods);
+  watch("Workload", informers.deployments);
+  watch("Workload", informers.statefulSets);
+  watch("Workload", informers.daemonSets);
+  watch("Webhook", informers.webhooks);
+
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const reconciler = new MigrationReconciler({
+    caches,
+    clients: { core, apps: kc.makeApiClient(k8s.AppsV1Api), custom: kc.makeApiClient(k8s.CustomObjectsApi) },
+    events: new EventRecorder(core, identity, (error) =>
+      log.warn({ err: error }, "could not write an Event"),
+    ),
+    log,
+    observeStatus: (name, status) => {
+      if (!status) {
+        metrics.forgetMigration(name);
+        return;
+      }
+      metrics.setMigrationPhase(name, status.phase);
+      const counts: Record<string, number> = {};
+      for (const ns of status.namespaces) counts[ns.phase] = (counts[ns.phase] ?? 0) + 1;
+      metrics.setMigrationNamespaces(name, counts);
+      metrics.setDoubleMeshedPods(name, status.doubleMeshedPods);
+    },
+  });
+
+  let controller: Controller<string> | undefined;
+  const startController = async () => {
+    controller = new Controller<string>({
+      name: CONTROLLER_NAME,
+      queue,
+      workers: options.workers,
+      reconcile: (key) => reconciler.reconcile(key),
+      waitFor: Object.values(informers),
+      metrics: metrics.reconcileObserver(),
+      logger: log,
+    });
+    const started = controller.start();
+    // Everything known at start gets one reconcile, whatever the events were.
+    for (const name of context.allMigrations()) queue.add(name);
+    await started;
+  };
+
+  const health = createHealthServer({
+    host: options.healthHost,
+    port: options.healthPort,
+    registry: metrics.registry,
+    logger: log,
+    readiness: () => {
+      const unsynced = unsyncedInformers(informers);
+      return unsynced.length === 0
+        ? true
+        : { ready: false, reason: `caches not synced: ${unsynced.join(", ")}` };
+    },
+  });
+  const { port } = await health.start();
+  log.info({ healthPort: port, identity }, "health server listening");
+
+  await startInformers(informers);
+
+  let stopping = false;
+  let elector: LeaderElector | undefined;
+  if (options.leaderElection) {
+    elector = new LeaderElector({
+      kubeConfig: kc,
+      namespace: options.leaderElectionNamespace,
+      name: "mesh-migration-operator",
+      identity,
+      logger: log,
+      metrics: metrics.leaderStatusObserver(),
+      onStartedLeading: () => {
+        log.info({ identity }, "became the leader; starting the controller");
+        void startController();
+      },
+      onStoppedLeading: async () => {
+        await controller?.stop({ timeoutMs: 20_000 });
+        if (stopping) return;
+        // Leadership lost while running: exit so this process cannot act on a stale belief;
+        // its supervisor (the Deployment) starts it again as a follower.
+        log.error({ identity }, "lost the leadership; exiting");
+        process.exit(1);
+      },
+      onNewLeader: (leader: string) => log.info({ leader }, "the leader is %s", leader),
+    });
+    void elector.run();
+  } else {
+    await startController();
+  }
+
+  return {
+    healthPort: port,
+    stop: async () => {
+      stopping = true;
+      await elector?.stop();
+      await controller?.stop({ timeoutMs: 20_000 });
+      queue.shutDown();
+      await stopInformers(informers);
+      await health.close(5_000);
+    },
+  };
+}

@@ -1,0 +1,120 @@
+// Sample applications for the end-to-end suites: a namespace with a 3-replica
+// Deployment, a StatefulSet and a DaemonSet, plus unrelated labels and
+// annotations that a migration must leave exactly as they were.
+import type * as k8s from "@kubernetes/client-node";
+import type { E2eClients } from "./kube.ts";
+import { waitFor } from "./wait.ts";
+
+export const UNRELATED_LABELS = { team: "payments", "app.kubernetes.io/part-of": "shop" };
+export const UNRELATED_ANNOTATIONS = { "owner.example.com/contact": "payments@example.com" };
+
+export interface AppNamespaceOptions {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Extra pod-template labels and annotations for the Deployment (e.g. a mesh opt-in). */
+  deploymentTemplate?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  /** Leave out the StatefulSet and DaemonSet (faster suites). */
+  deploymentOnly?: boolean;
+}
+
+function template(app: string, extra: AppNamespaceOptions["deploymentTemplate"] = {}): k8s.V1PodTemplateSpec {
+  return {
+    metadata: { labels: { app, ...(extra.labels ?? {}) }, annotations: { ...(extra.annotations ?? {}) } },
+    spec: { containers: [{ name: "app", image: "registry.example/shop/app:1.0" }] },
+  };
+}
+
+export async function createAppNamespace(
+  clients: E2eClients,
+  name: string,
+  options: AppNamespaceOptions = {},
+): Promise<void> {
+  await clients.core.createNamespace({
+    body: {
+      metadata: {
+        name,
+        labels: { ...UNRELATED_LABELS, ...(options.labels ?? {}) },
+        annotations: { ...UNRELATED_ANNOTATIONS, ...(options.annotations ?? {}) },
+      },
+    },
+  });
+  await clients.apps.createNamespacedDeployment({
+    namespace: name,
+    body: {
+      metadata: { name: "web" },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: "web" } },
+        template: template("web", options.deploymentTemplate),
+      },
+    },
+  });
+  if (options.deploymentOnly) return;
+  await clients.apps.createNamespacedStatefulSet({
+    namespace: name,
+    body: {
+      metadata: { name: "db" },
+      spec: {
+        replicas: 2,
+        serviceName: "db",
+        selector: { matchLabels: { app: "db" } },
+        template: template("db"),
+      },
+    },
+  });
+  await clients.apps.createNamespacedDaemonSet({
+    namespace: name,
+    body: {
+      metadata: { name: "agent" },
+      spec: { selector: { matchLabels: { app: "agent" } }, template: template("agent") },
+    },
+  });
+}
+
+/** Live pods of a namespace (not terminating). */
+export async function livePods(clients: E2eClients, namespace: string): Promise<k8s.V1Pod[]> {
+  const pods = await clients.core.listNamespacedPod({ namespace });
+  return pods.items.filter((p) => !p.metadata?.deletionTimestamp);
+}
+
+export function proxiesOf(pod: k8s.V1Pod): string[] {
+  const names = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => c.name);
+  return names.filter((n) => n === "istio-proxy" || n === "linkerd-proxy");
+}
+
+export function meshOf(pod: k8s.V1Pod): string {
+  const proxies = proxiesOf(pod);
+  if (proxies.length > 1) return "double";
+  if (proxies[0] === "istio-proxy") return "istio";
+  if (proxies[0] === "linkerd-proxy") return "linkerd";
+  if (pod.metadata?.annotations?.["ambient.istio.io/redirection"] === "enabled") return "istio-ambient";
+  return "none";
+}
+
+/** Waits until every workload of the namespace is ready and every live pod is on `mesh`. */
+export async function waitForAppsOn(
+  clients: E2eClients,
+  namespace: string,
+  mesh: string,
+  expectedPods = 8,
+): Promise<k8s.V1Pod[]> {
+  return waitFor(
+    async () => {
+      const pods = await livePods(clients, namespace);
+      const ready = pods.filter((p) =>
+        p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+      );
+      return ready.length === expectedPods &&
+        pods.length === expectedPods &&
+        pods.every((p) => meshOf(p) === mesh)
+        ? pods
+        : undefined;
+    },
+    { description: `${expectedPods} Ready pods on ${mesh} in ${namespace}`, timeoutMs: 120_000 },
+  );
+}
+
+export async function namespaceMetadata(clients: E2eClients, name: string) {
+  const ns = await clients.core.readNamespace({ name });
+  return { labels: ns.metadata?.labels ?? {}, annotations: ns.metadata?.annotations ?? {} };
+}
