@@ -13,6 +13,11 @@ const { values } = parseArgs({
       type: "string",
       default: process.env.LEADER_ELECTION_NAMESPACE ?? process.env.POD_NAMESPACE ?? OPERATOR_NAMESPACE,
     },
+    "leader-election-id": {
+      type: "string",
+      default: process.env.LEADER_ELECTION_ID ?? "mesh-migration-operator",
+    },
+    "migration-selector": { type: "string", default: process.env.MIGRATION_SELECTOR ?? "" },
     identity: { type: "string", default: process.env.POD_NAME },
     "log-level": { type: "string", default: process.env.LOG_LEVEL ?? "info" },
     workers: { type: "string", default: process.env.WORKERS ?? "2" },
@@ -38,6 +43,8 @@ const operator = await startOperator({
   healthPort: port,
   leaderElection: values["leader-elect"] !== "false",
   leaderElectionNamespace: values["leader-election-namespace"],
+  leaderElectionId: values["leader-election-id"],
+  migrationSelector: values["migration-selector"] || undefined,
   workers: Number(values.workers),
 });
 

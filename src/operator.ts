@@ -34,6 +34,10 @@ export interface OperatorOptions {
   healthPort: number;
   leaderElection: boolean;
   leaderElectionNamespace: string;
+  /** Name of the Lease; operators sharing a cluster with different selectors need different ones. */
+  leaderElectionId: string;
+  /** Only reconcile MeshMigrations whose labels match (to run several operators side by side). */
+  migrationSelector?: string | undefined;
   workers: number;
 }
 
@@ -52,7 +56,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const informers = createInformers(
     kc,
     {
-      migrations: informerSpec<MeshMigrationObject>(`/apis/${GROUP}/${VERSION}/${PLURAL}`),
+      migrations: informerSpec<MeshMigrationObject>(
+        `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+        options.migrationSelector ? { labelSelector: options.migrationSelector } : {},
+      ),
       namespaces: informerSpec<k8s.V1Namespace>("/api/v1/namespaces"),
       pods: informerSpec<k8s.V1Pod>("/api/v1/pods"),
       deployments: informerSpec<k8s.V1Deployment>("/apis/apps/v1/deployments"),
@@ -147,7 +154,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     elector = new LeaderElector({
       kubeConfig: kc,
       namespace: options.leaderElectionNamespace,
-      name: "mesh-migration-operator",
+      name: options.leaderElectionId,
       identity,
       logger: log,
       metrics: metrics.leaderStatusObserver(),

@@ -3,6 +3,7 @@
 import { GROUP, PLURAL, VERSION } from "../../src/api/constants.ts";
 import type { E2eClients } from "./kube.ts";
 import { kubectl } from "./kubectl.ts";
+import { RUN_ID, RUN_LABEL } from "./operator.ts";
 import { waitFor } from "./wait.ts";
 
 export interface MigrationObject {

@@ -9,6 +9,14 @@ import { waitFor } from "./wait.ts";
 const REPO_ROOT = resolve(import.meta.dirname, "../..");
 let started = 0;
 
+/**
+ * Each test file (one process) gets its own run id: its operators only see MeshMigrations
+ * labelled with it and elect their leader on their own Lease, so test runs sharing a cluster
+ * never act on each other's migrations.
+ */
+export const RUN_LABEL = "e2e.meshmigration.io/run";
+export const RUN_ID = `run-${process.pid}-${Date.now().toString(36)}`;
+
 export interface OperatorProcess {
   identity: string;
   logFile: string;
@@ -42,6 +50,8 @@ export async function startOperator(options: OperatorOptions = {}): Promise<Oper
       "--health-bind-address=127.0.0.1:0",
       `--identity=${identity}`,
       "--leader-election-namespace=default",
+      `--leader-election-id=mmo-${RUN_ID}`,
+      `--migration-selector=${RUN_LABEL}=${RUN_ID}`,
       ...(options.args ?? []),
     ],
     {
