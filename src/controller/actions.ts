@@ -40,6 +40,8 @@ export interface RestartWorkloadAction {
   templateChange: MarkerChange;
   /** JSON of the template keys' original values, written on the workload when first rewritten. */
   templateOriginal?: string | undefined;
+  /** Remove that record: a rollback has restored the template. */
+  dropTemplateOriginal?: boolean | undefined;
   event: StepEvent;
 }
 

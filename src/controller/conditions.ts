@@ -36,9 +36,6 @@ export function newlyRaised(
 ): ConditionInput[] {
   return next.filter((condition) => {
     const before = previous?.find((c) => c.type === condition.type);
-    return (
-      condition.status === "True" &&
-      (!before || before.status !== "True" || before.reason !== condition.reason)
-    );
+    return condition.status === "True" && (before?.status !== "True" || before.reason !== condition.reason);
   });
 }

@@ -104,8 +104,12 @@ async function restartWorkload(clients: ExecutorClients, action: RestartWorkload
   const body = {
     metadata: {
       resourceVersion: action.resourceVersion,
-      ...(action.templateOriginal
-        ? { annotations: { [TEMPLATE_ORIGINAL_ANNOTATION]: action.templateOriginal } }
+      ...(action.templateOriginal !== undefined || action.dropTemplateOriginal
+        ? {
+            annotations: {
+              [TEMPLATE_ORIGINAL_ANNOTATION]: action.dropTemplateOriginal ? null : action.templateOriginal,
+            },
+          }
         : {}),
     },
     spec: {

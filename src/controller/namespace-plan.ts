@@ -4,33 +4,29 @@
 // restarted operator picks up exactly where the cluster is.
 import type { NamespacePhase } from "../api/schema.ts";
 import type { MarkerChange, Markers, MeshRef } from "../meshes/driver.ts";
-import { applyChange, hasChanges, isNoChange, noChange } from "../meshes/markers.ts";
+import { applyChange, hasChanges, isNoChange } from "../meshes/markers.ts";
 import {
   driverFor,
-  findTemplateOptIns,
   isDoubleMeshed,
   meshesOfPod,
   namespaceSwitch,
   podOnMesh,
   rewriteTemplateOptIns,
 } from "../meshes/registry.ts";
-import type { Action, RestartWorkloadAction } from "./actions.ts";
+import type { Action } from "./actions.ts";
 import {
   decodeOriginal,
-  decodeStamp,
-  encodeStamp,
   encodeTemplateOriginal,
   meshMarkersOf,
   ORIGINAL_ANNOTATION,
   OWNER_ANNOTATION,
-  RESTART_STAMP_ANNOTATION,
   TEMPLATE_ORIGINAL_ANNOTATION,
   type TemplateOriginal,
 } from "./bookkeeping.ts";
 import type { ControlPlaneFacts, NamespaceFacts, PodObservation, WorkloadFacts } from "./facts.ts";
+import { describeMesh, MAX_RESTART_ATTEMPTS, planRestarts, workloadRef } from "./restarts.ts";
 
-/** A rollout that verified wrong is retried this many times before the namespace fails. */
-export const MAX_RESTART_ATTEMPTS = 3;
+export { MAX_RESTART_ATTEMPTS } from "./restarts.ts";
 
 export type { NamespacePhase };
 
@@ -79,10 +75,6 @@ export interface NamespacePlan {
 
 const NONE: MeshRef = { mesh: "none" };
 
-function describeMesh(ref: MeshRef): string {
-  return ref.revision ? `${ref.mesh} (revision ${ref.revision})` : ref.mesh;
-}
-
 /**
  * Whether the namespace must first leave the source (and its pods be restarted out of it) before
  * it may enroll in the target: a mesh that enrolls running pods without a restart (ambient) would
@@ -99,13 +91,6 @@ export function mustDrainBeforeEnrolling(source: MeshRef, target: MeshRef): bool
   );
 }
 
-/** Whether pods of this template are expected on the target (not opted out, injectable). */
-function expectsTarget(target: MeshRef, template: Markers, hostNetwork: boolean): boolean {
-  if (target.mesh === "none") return true;
-  if (hostNetwork) return false;
-  return !findTemplateOptIns(template).some((optIn) => optIn.mesh === target.mesh && !optIn.optsIn);
-}
-
 function templateOriginalFor(change: MarkerChange, template: Markers): TemplateOriginal {
   const original: TemplateOriginal = { labels: {}, annotations: {} };
   for (const key of [...Object.keys(change.set.labels), ...change.remove.labels]) {
@@ -115,10 +100,6 @@ function templateOriginalFor(change: MarkerChange, template: Markers): TemplateO
     original.annotations[key] = template.annotations[key] ?? null;
   }
   return original;
-}
-
-function workloadRef(w: { kind: string; name: string }): string {
-  return `${w.kind.toLowerCase()}/${w.name}`;
 }
 
 export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
@@ -248,88 +229,33 @@ export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
   }
 
   // Restarts: at most maxConcurrentRollouts at once, each bounded by rolloutTimeout.
-  const sourceDriver = source.mesh === "none" ? undefined : driverFor(source.mesh);
-  const stageDriver = stage.mesh === "none" ? undefined : driverFor(stage.mesh);
-  let rolling = 0;
-  let restarted = 0;
-  let ready = 0;
-  const timedOut: string[] = [];
-  const failedVerification: string[] = [];
-  let deadline: number | undefined;
-  const toStart: RestartWorkloadAction[] = [];
-  const unverified: string[] = [];
+  const restarts = planRestarts({
+    migration,
+    namespace: ns.name,
+    direction: "forward",
+    leaving: source,
+    stage,
+    final: target,
+    workloads: input.workloads,
+    pods: managed,
+    now,
+    rolloutTimeoutMs: input.rolloutTimeoutMs,
+    templateChangeFor: (w) => {
+      if (input.workloadOverrides !== "Rewrite") return undefined;
+      const change = rewriteTemplateOptIns(source, target, w.template).changes;
+      if (!hasChanges(change)) return undefined;
+      return {
+        change,
+        recordOriginal:
+          w.annotations[TEMPLATE_ORIGINAL_ANNOTATION] === undefined
+            ? encodeTemplateOriginal(templateOriginalFor(change, w.template))
+            : undefined,
+      };
+    },
+  });
+  const { rolling, restarted, ready, timedOut, failedVerification, deadline, unverified } = restarts;
+  const toStart = restarts.toStart;
   const rolloutTimeoutText = `${Math.round(input.rolloutTimeoutMs / 1000)}s`;
-
-  for (const w of [...input.workloads].sort((a, b) => workloadRef(a).localeCompare(workloadRef(b)))) {
-    const podsOf = managed.filter((p) => p.owner?.kind === w.kind && p.owner.name === w.name);
-    const rewrite =
-      input.workloadOverrides === "Rewrite"
-        ? rewriteTemplateOptIns(source, target, w.template).changes
-        : undefined;
-    const templateAfter = rewrite ? applyChange(w.template, rewrite) : w.template;
-    const onTarget = expectsTarget(target, templateAfter, w.templateHostNetwork);
-    const needsRestart = (p: PodObservation) =>
-      (sourceDriver?.leaveRequiresRestart === true && podOnMesh(p, source)) ||
-      (onTarget && stageDriver?.joinRequiresRestart === true && !podOnMesh(p, stage)) ||
-      (stage.mesh === "none" && target.mesh === "none" && !podOnMesh(p, NONE));
-    const stamp = decodeStamp(w.template.annotations[RESTART_STAMP_ANNOTATION]);
-    const stampedNow = stamp?.migration === migration && stamp.direction === "forward";
-    const podsRight = podsOf.every(
-      (p) =>
-        !p.terminating &&
-        !isDoubleMeshed(p) &&
-        !(source.mesh !== "none" && podOnMesh(p, source)) &&
-        (!onTarget || podOnMesh(p, stage)),
-    );
-
-    if (stampedNow) restarted++;
-    if (stampedNow && !w.rolledOut) {
-      rolling++;
-      const due = stamp.startedAt + input.rolloutTimeoutMs;
-      if (now > due) timedOut.push(workloadRef(w));
-      else deadline = Math.min(deadline ?? due, due);
-      unverified.push(workloadRef(w));
-      continue;
-    }
-    const wrongPods = podsOf.filter((p) => !p.terminating && needsRestart(p));
-    const rewriteNeeded = rewrite !== undefined && hasChanges(rewrite);
-    if (w.rolledOut && podsRight && !rewriteNeeded) {
-      ready++;
-      continue;
-    }
-    unverified.push(workloadRef(w));
-    if (!w.rolledOut || (wrongPods.length === 0 && !rewriteNeeded)) continue; // settling: wait for it
-    const attempt = stampedNow ? stamp.attempt + 1 : 1;
-    if (attempt > MAX_RESTART_ATTEMPTS) {
-      failedVerification.push(
-        `${workloadRef(w)} (pods ${wrongPods.map((p) => p.metadata.name).join(", ")} are not on ${describeMesh(stage)})`,
-      );
-      continue;
-    }
-    const templateChange: MarkerChange = rewrite ?? noChange();
-    const stampValue = encodeStamp({ migration, direction: "forward", attempt, startedAt: now });
-    toStart.push({
-      type: "RestartWorkload",
-      kind: w.kind,
-      namespace: ns.name,
-      name: w.name,
-      resourceVersion: w.resourceVersion,
-      stamp: stampValue,
-      templateChange,
-      templateOriginal:
-        rewriteNeeded && w.annotations[TEMPLATE_ORIGINAL_ANNOTATION] === undefined
-          ? encodeTemplateOriginal(templateOriginalFor(templateChange, w.template))
-          : undefined,
-      event: {
-        type: attempt > 1 ? "Warning" : "Normal",
-        reason: attempt > 1 ? "WorkloadRestartRetried" : "WorkloadRestarted",
-        message:
-          `Namespace ${ns.name}: restarting ${workloadRef(w)} so its pods are re-injected by ${describeMesh(stage)}` +
-          (rewriteNeeded ? `; rewrote pod-template opt-ins ${JSON.stringify(templateChange)}` : "") +
-          (attempt > 1 ? ` (attempt ${attempt} of ${MAX_RESTART_ATTEMPTS}: its pods did not verify)` : ""),
-      },
-    });
-  }
 
   const workloads = { total: input.workloads.length, restarted, ready };
   if (timedOut.length > 0) {

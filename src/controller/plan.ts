@@ -18,6 +18,7 @@ import {
   type Problem,
   planNamespaceForward,
 } from "./namespace-plan.ts";
+import { planNamespaceRollback } from "./namespace-rollback.ts";
 import { type LabelSelector, matchesSelector } from "./selectors.ts";
 
 export type MigrationPhase = Phase;
@@ -39,6 +40,7 @@ export interface MigrationSpecView {
   };
   stopAfterBatch?: string | undefined;
   paused: boolean;
+  rollback?: boolean | undefined;
 }
 
 export interface MigrationPlanInput {
@@ -53,6 +55,8 @@ export interface MigrationPlanInput {
   workloadsIn: (namespace: string) => WorkloadFacts[];
   podsIn: (namespace: string) => PodObservation[];
   targetControlPlane: ControlPlaneFacts;
+  /** The source mesh's control plane: a rollback restarts pods back into it. */
+  sourceControlPlane?: ControlPlaneFacts | undefined;
   now: Date;
 }
 
@@ -241,25 +245,94 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
     return { plans, problems, currentBatch, holding, batchBlocked, completed };
   };
 
-  let result = walk(!spec.paused);
+  // Rollback: every namespace this migration touched, the in-flight ones first, then in reverse
+  // batch order, at most maxConcurrentNamespaces at once.
+  const walkRollback = (mayStartAtAll: boolean) => {
+    const plans = new Map<string, NamespacePlan | undefined>();
+    const problems: Array<Problem & { namespace: string }> = [];
+    const inBatches = batches.flatMap((b) => b.namespaces);
+    const strays = [...input.namespaces.keys()].filter((ns) => ownedByUs(ns) && !inBatches.includes(ns));
+    const wasInFlight = (ns: string) => {
+      const phase = input.previousNamespacePhases?.get(ns);
+      return ownedByUs(ns) && phase !== undefined && phase !== "Migrated" && phase !== "RolledBack";
+    };
+    const reverse = [...strays, ...inBatches].reverse();
+    const order = [...reverse.filter(wasInFlight), ...reverse.filter((ns) => !wasInFlight(ns))];
+    const rollbackFor = (nsName: string, mayStart: boolean) => {
+      const ns = input.namespaces.get(nsName);
+      if (!ns) return undefined;
+      return planNamespaceRollback({
+        migration: name,
+        source: spec.source,
+        target: spec.target,
+        maxConcurrentRollouts: spec.strategy.maxConcurrentRollouts,
+        rolloutTimeoutMs,
+        ns,
+        workloads: input.workloadsIn(nsName),
+        pods: input.podsIn(nsName),
+        sourceControlPlane: input.sourceControlPlane ?? { ready: true, problems: [] },
+        now,
+        mayStart,
+      });
+    };
+    let active = 0;
+    for (const ns of order) {
+      const settled = rollbackFor(ns, false);
+      const mayStart =
+        mayStartAtAll && settled?.phase !== "RolledBack" && active < spec.strategy.maxConcurrentNamespaces;
+      const plan = mayStart ? rollbackFor(ns, true) : settled;
+      if (plan && plan.phase !== "RolledBack") active++;
+      plans.set(
+        ns,
+        plan ?? {
+          phase: "RolledBack",
+          actions: [],
+          workloads: { total: 0, restarted: 0, ready: 0 },
+          pods: emptyCounts(),
+          doubleMeshedPods: [],
+          unmanagedPods: [],
+          message: "namespace does not exist: nothing to undo",
+        },
+      );
+      if (plan?.problem) problems.push({ ...plan.problem, namespace: ns });
+    }
+    const strayBatch: ResolvedBatch = { name: "(removed from spec)", namespaces: strays, missing: new Set() };
+    return {
+      plans,
+      problems,
+      currentBatch: undefined as string | undefined,
+      holding: false,
+      batchBlocked: undefined as Problem | undefined,
+      completed: 0,
+      extraBatches: strays.length > 0 ? [strayBatch] : [],
+    };
+  };
+  const rollingBack = spec.rollback === true;
+  const run = (mayStartAtAll: boolean) =>
+    rollingBack
+      ? walkRollback(mayStartAtAll)
+      : { ...walk(mayStartAtAll), extraBatches: [] as ResolvedBatch[] };
+
+  let result = run(!spec.paused);
   const doubleMeshed = batches
     .flatMap((b) => b.namespaces)
     .flatMap((ns) => (result.plans.get(ns)?.doubleMeshedPods ?? []).map((pod) => `${ns}/${pod}`));
   const halting = result.problems.find((p) => p.halts);
-  if (!spec.paused && (halting || doubleMeshed.length > 0)) result = walk(false);
+  if (!spec.paused && (halting || doubleMeshed.length > 0)) result = run(false);
 
   // Status.
   const namespaceStatuses: NamespaceStatus[] = [];
   const batchStatuses: BatchStatus[] = [];
   let migratedCount = 0;
   let total = 0;
-  for (const batch of batches) {
+  const doneIn = rollingBack ? "RolledBack" : "Migrated";
+  for (const batch of [...batches, ...result.extraBatches]) {
     let migrated = 0;
     const listed = [...batch.namespaces];
     for (const ns of listed) {
       total++;
       const plan = result.plans.get(ns);
-      if (plan?.phase === "Migrated") migrated++;
+      if (plan?.phase === doneIn) migrated++;
       namespaceStatuses.push(
         plan
           ? {
@@ -288,12 +361,14 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
       name: batch.name,
       phase:
         migrated === listed.length && batch.missing.size === 0
-          ? "Migrated"
-          : isCurrent && result.batchBlocked
-            ? "Blocked"
-            : isCurrent
-              ? "InProgress"
-              : "Pending",
+          ? doneIn
+          : rollingBack
+            ? "RollingBack"
+            : isCurrent && result.batchBlocked
+              ? "Blocked"
+              : isCurrent
+                ? "InProgress"
+                : "Pending",
       namespaces: listed,
       migrated,
     });
@@ -306,6 +381,7 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
   let phase: MigrationPhase;
   if (spec.paused) phase = "Paused";
   else if (halted) phase = "Failed";
+  else if (rollingBack) phase = migratedCount === total ? "RolledBack" : "RollingBack";
   else if (allDone) phase = "Succeeded";
   else if (result.holding) phase = "Holding";
   else if (migratedCount === 0 && !batches.flatMap((b) => b.namespaces).some(ownedByUs)) phase = "Pending";
@@ -319,17 +395,21 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
     readyCondition(phase, spec, nextBatch?.name, blockingProblem),
     {
       type: "Progressing",
-      status: phase === "Progressing" && !blockingProblem ? "True" : "False",
+      status: (phase === "Progressing" || phase === "RollingBack") && !blockingProblem ? "True" : "False",
       reason:
-        phase === "Progressing" && !blockingProblem
-          ? "NamespacesMoving"
-          : phase === "Progressing" || phase === "Pending"
-            ? (blockingProblem?.reason ?? "Waiting")
-            : phase,
+        phase === "RollingBack" && !blockingProblem
+          ? "RollingBack"
+          : phase === "Progressing" && !blockingProblem
+            ? "NamespacesMoving"
+            : phase === "Progressing" || phase === "Pending"
+              ? (blockingProblem?.reason ?? "Waiting")
+              : phase,
       message:
-        phase === "Progressing" && !blockingProblem
-          ? `Batch ${result.currentBatch}: ${migratedCount}/${total} namespaces migrated`
-          : (blockingProblem?.message ?? `Migration is ${phase}`),
+        phase === "RollingBack" && !blockingProblem
+          ? `${migratedCount}/${total} namespaces rolled back to ${spec.source.mesh}`
+          : phase === "Progressing" && !blockingProblem
+            ? `Batch ${result.currentBatch}: ${migratedCount}/${total} namespaces migrated`
+            : (blockingProblem?.message ?? `Migration is ${phase}`),
     },
     {
       type: "Degraded",
@@ -368,10 +448,10 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
 
   for (const ns of namespaceStatuses) {
     const before = input.previousNamespacePhases?.get(ns.name);
-    if (ns.phase === "Migrated" && before !== undefined && before !== "Migrated") {
+    if (ns.phase === doneIn && before !== undefined && before !== doneIn) {
       events.push({
         type: "Normal",
-        reason: "NamespaceVerified",
+        reason: rollingBack ? "NamespaceRolledBack" : "NamespaceVerified",
         message: `Namespace ${ns.name} (batch ${ns.batch}): ${ns.message ?? "verified"}`,
       });
     }
@@ -380,7 +460,12 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
   const rechecks = [...result.plans.values()]
     .map((plan) => plan?.recheckAfterMs)
     .filter((ms): ms is number => ms !== undefined);
-  const moving = phase === "Progressing" || phase === "Paused" || phase === "Failed" || phase === "Pending";
+  const moving =
+    phase === "Progressing" ||
+    phase === "RollingBack" ||
+    phase === "Paused" ||
+    phase === "Failed" ||
+    phase === "Pending";
   const requeueAfterMs = Math.min(...rechecks, moving ? PROGRESS_RESYNC_MS : Number.POSITIVE_INFINITY);
 
   return {
@@ -423,6 +508,16 @@ function readyCondition(
       status: "True",
       reason: "Succeeded",
       message: `Every namespace is verified on ${spec.target.mesh}`,
+    };
+  }
+  if (phase === "RolledBack") {
+    return {
+      type: "Ready",
+      status: "True",
+      reason: "RolledBack",
+      message:
+        `Every namespace this migration touched is back to its recorded original markers and its pods are on ` +
+        `${spec.source.mesh}. Set spec.rollback: false to migrate forward again.`,
     };
   }
   if (phase === "Holding") {

@@ -88,11 +88,13 @@ export class MigrationReconciler {
     const namespaces = new Map<string, NamespaceFacts>(
       caches.namespaces.list().map((ns) => [ns.metadata?.name ?? "", namespaceFacts(ns)]),
     );
-    const targetControlPlane = controlPlaneFacts(driverFor(spec.target.mesh).controlPlane(spec.target), {
-      deployment: (ns, n) => caches.deployments.get(n, ns),
-      daemonSet: (ns, n) => caches.daemonSets.get(n, ns),
-      webhook: (n) => caches.webhooks.get(n),
-    });
+    const lookup = {
+      deployment: (ns: string, n: string) => caches.deployments.get(n, ns),
+      daemonSet: (ns: string, n: string) => caches.daemonSets.get(n, ns),
+      webhook: (n: string) => caches.webhooks.get(n),
+    };
+    const targetControlPlane = controlPlaneFacts(driverFor(spec.target.mesh).controlPlane(spec.target), lookup);
+    const sourceControlPlane = controlPlaneFacts(driverFor(spec.source.mesh).controlPlane(spec.source), lookup);
     const plan = planMigration({
       name,
       generation,
@@ -109,6 +111,7 @@ export class MigrationReconciler {
       ],
       podsIn: (ns) => caches.pods.list(ns).map(podObservation),
       targetControlPlane,
+      sourceControlPlane,
       now,
     });
 

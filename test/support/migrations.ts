@@ -34,7 +34,7 @@ export async function applyMigration(name: string, spec: Record<string, unknown>
   const manifest = JSON.stringify({
     apiVersion: `${GROUP}/${VERSION}`,
     kind: "MeshMigration",
-    metadata: { name },
+    metadata: { name, labels: { [RUN_LABEL]: RUN_ID } },
     spec,
   });
   const result = await kubectl(["apply", "-f", "-"], manifest);

@@ -1,0 +1,152 @@
+// Restarting a namespace's workloads so their pods are re-created into the mesh
+// the namespace now enrolls, at most maxConcurrentRollouts at once, each bounded
+// by rolloutTimeout, and verifying the result from the pods. Shared by the
+// forward and the rollback direction.
+import type { MarkerChange, Markers, MeshRef } from "../meshes/driver.ts";
+import { applyChange, noChange } from "../meshes/markers.ts";
+import { driverFor, findTemplateOptIns, isDoubleMeshed, podOnMesh } from "../meshes/registry.ts";
+import type { RestartWorkloadAction } from "./actions.ts";
+import { type Direction, decodeStamp, encodeStamp, RESTART_STAMP_ANNOTATION } from "./bookkeeping.ts";
+import type { PodObservation, WorkloadFacts } from "./facts.ts";
+
+/** A rollout that verified wrong is retried this many times before the namespace fails. */
+export const MAX_RESTART_ATTEMPTS = 3;
+
+const NONE: MeshRef = { mesh: "none" };
+
+export function describeMesh(ref: MeshRef): string {
+  return ref.revision ? `${ref.mesh} (revision ${ref.revision})` : ref.mesh;
+}
+
+export function workloadRef(w: { kind: string; name: string }): string {
+  return `${w.kind.toLowerCase()}/${w.name}`;
+}
+
+/** Whether pods of this template are expected on `mesh` (not opted out, injectable). */
+export function expectsMesh(mesh: MeshRef, template: Markers, hostNetwork: boolean): boolean {
+  if (mesh.mesh === "none") return true;
+  if (hostNetwork) return false;
+  return !findTemplateOptIns(template).some((optIn) => optIn.mesh === mesh.mesh && !optIn.optsIn);
+}
+
+export interface TemplateChange {
+  change: MarkerChange;
+  /** JSON to write on the workload as the record of the template's original keys. */
+  recordOriginal?: string | undefined;
+  /** Remove the record (the rollback restored the template). */
+  dropRecord?: boolean | undefined;
+}
+
+export interface RestartPlanInput {
+  migration: string;
+  namespace: string;
+  direction: Direction;
+  /** The mesh pods are leaving. */
+  leaving: MeshRef;
+  /** The mesh the namespace enrolls now (none while draining before an ambient enrollment). */
+  stage: MeshRef;
+  /** Where pods end up once every stage is done. */
+  final: MeshRef;
+  workloads: readonly WorkloadFacts[];
+  /** Pods managed by the namespace's workloads. */
+  pods: readonly PodObservation[];
+  now: number;
+  rolloutTimeoutMs: number;
+  /** The pod-template change to apply with the restart, if any. */
+  templateChangeFor: (w: WorkloadFacts) => TemplateChange | undefined;
+}
+
+export interface RestartPlan {
+  toStart: RestartWorkloadAction[];
+  rolling: number;
+  restarted: number;
+  ready: number;
+  timedOut: string[];
+  failedVerification: string[];
+  unverified: string[];
+  deadline: number | undefined;
+}
+
+export function planRestarts(input: RestartPlanInput): RestartPlan {
+  const { migration, leaving, stage, final, now } = input;
+  const leavingDriver = leaving.mesh === "none" ? undefined : driverFor(leaving.mesh);
+  const stageDriver = stage.mesh === "none" ? undefined : driverFor(stage.mesh);
+  const plan: RestartPlan = {
+    toStart: [],
+    rolling: 0,
+    restarted: 0,
+    ready: 0,
+    timedOut: [],
+    failedVerification: [],
+    unverified: [],
+    deadline: undefined,
+  };
+
+  for (const w of [...input.workloads].sort((a, b) => workloadRef(a).localeCompare(workloadRef(b)))) {
+    const podsOf = input.pods.filter((p) => p.owner?.kind === w.kind && p.owner.name === w.name);
+    const templateChange = input.templateChangeFor(w);
+    const templateAfter = templateChange ? applyChange(w.template, templateChange.change) : w.template;
+    const onFinal = expectsMesh(final, templateAfter, w.templateHostNetwork);
+    const needsRestart = (p: PodObservation) =>
+      (leavingDriver?.leaveRequiresRestart === true && podOnMesh(p, leaving)) ||
+      (onFinal && stageDriver?.joinRequiresRestart === true && !podOnMesh(p, stage)) ||
+      (stage.mesh === "none" && final.mesh === "none" && !podOnMesh(p, NONE));
+    const stamp = decodeStamp(w.template.annotations[RESTART_STAMP_ANNOTATION]);
+    const stampedNow = stamp?.migration === migration && stamp.direction === input.direction;
+    const podsRight = podsOf.every(
+      (p) =>
+        !p.terminating &&
+        !isDoubleMeshed(p) &&
+        !(leaving.mesh !== "none" && podOnMesh(p, leaving)) &&
+        (!onFinal || podOnMesh(p, stage)),
+    );
+
+    if (stampedNow) plan.restarted++;
+    if (stampedNow && !w.rolledOut) {
+      plan.rolling++;
+      const due = stamp.startedAt + input.rolloutTimeoutMs;
+      if (now > due) plan.timedOut.push(workloadRef(w));
+      else plan.deadline = Math.min(plan.deadline ?? due, due);
+      plan.unverified.push(workloadRef(w));
+      continue;
+    }
+    const wrongPods = podsOf.filter((p) => !p.terminating && needsRestart(p));
+    if (w.rolledOut && podsRight && !templateChange) {
+      plan.ready++;
+      continue;
+    }
+    plan.unverified.push(workloadRef(w));
+    if (!w.rolledOut || (wrongPods.length === 0 && !templateChange)) continue; // settling: wait for it
+    const attempt = stampedNow ? stamp.attempt + 1 : 1;
+    if (attempt > MAX_RESTART_ATTEMPTS) {
+      plan.failedVerification.push(
+        `${workloadRef(w)} (pods ${wrongPods.map((p) => p.metadata.name).join(", ")} are not on ${describeMesh(stage)})`,
+      );
+      continue;
+    }
+    const change = templateChange?.change ?? noChange();
+    plan.toStart.push({
+      type: "RestartWorkload",
+      kind: w.kind,
+      namespace: input.namespace,
+      name: w.name,
+      resourceVersion: w.resourceVersion,
+      stamp: encodeStamp({ migration, direction: input.direction, attempt, startedAt: now }),
+      templateChange: change,
+      templateOriginal: templateChange?.recordOriginal,
+      dropTemplateOriginal: templateChange?.dropRecord === true,
+      event: {
+        type: attempt > 1 ? "Warning" : "Normal",
+        reason: attempt > 1 ? "WorkloadRestartRetried" : "WorkloadRestarted",
+        message:
+          `Namespace ${input.namespace}: restarting ${workloadRef(w)} so its pods are re-injected by ${describeMesh(stage)}` +
+          (input.direction === "rollback" ? " (rollback)" : "") +
+          (templateChange
+            ? `; ${input.direction === "rollback" ? "restored" : "rewrote"} pod-template opt-ins ${JSON.stringify(change)}`
+            : "") +
+          (attempt > 1 ? ` (attempt ${attempt} of ${MAX_RESTART_ATTEMPTS}: its pods did not verify)` : ""),
+      },
+    });
+  }
+  return plan;
+}
