@@ -34,6 +34,8 @@ export interface OperatorOptions {
   identity?: string;
   env?: Record<string, string>;
   args?: string[];
+  /** KUBECONFIG for the process (e.g. one with a ServiceAccount token); default the e2e admin one. */
+  kubeconfigPath?: string;
 }
 
 export async function startOperator(options: OperatorOptions = {}): Promise<OperatorProcess> {
@@ -55,7 +57,12 @@ export async function startOperator(options: OperatorOptions = {}): Promise<Oper
       ...(options.args ?? []),
     ],
     {
-      env: { ...process.env, KUBECONFIG: e2eKubeconfigPath(), LOG_LEVEL: "debug", ...options.env },
+      env: {
+        ...process.env,
+        KUBECONFIG: options.kubeconfigPath ?? e2eKubeconfigPath(),
+        LOG_LEVEL: "debug",
+        ...options.env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
