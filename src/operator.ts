@@ -7,6 +7,8 @@ import { PHASES } from "./api/schema.ts";
 import { OWNER_ANNOTATION } from "./controller/bookkeeping.ts";
 import { type EnqueueContext, migrationsConcerned, type WatchedKind } from "./controller/enqueue.ts";
 import { EventRecorder } from "./controller/events.ts";
+import { GUARD_BINDING_NAME, GUARD_POLICY_NAME } from "./controller/guard.ts";
+import { ensureGuard, GUARD_KEY } from "./controller/guard-reconciler.ts";
 import {
   type ClusterCaches,
   type MeshMigrationObject,
@@ -68,6 +70,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       webhooks: informerSpec<k8s.V1MutatingWebhookConfiguration>(
         "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
       ),
+      guardPolicies: informerSpec<k8s.V1ValidatingAdmissionPolicy>(
+        "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
+        { fieldSelector: `metadata.name=${GUARD_POLICY_NAME}` },
+      ),
+      guardBindings: informerSpec<k8s.V1ValidatingAdmissionPolicyBinding>(
+        "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings",
+        { fieldSelector: `metadata.name=${GUARD_BINDING_NAME}` },
+      ),
     },
     { logger: log },
   );
@@ -92,6 +102,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   watch("Workload", informers.statefulSets);
   watch("Workload", informers.daemonSets);
   watch("Webhook", informers.webhooks);
+  informers.guardPolicies.onChange(() => queue.add(GUARD_KEY));
+  informers.guardBindings.onChange(() => queue.add(GUARD_KEY));
+  const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
 
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const reconciler = new MigrationReconciler({
@@ -120,13 +133,20 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       name: CONTROLLER_NAME,
       queue,
       workers: options.workers,
-      reconcile: (key) => reconciler.reconcile(key),
+      reconcile: async (key) => {
+        if (key !== GUARD_KEY) return reconciler.reconcile(key);
+        if (await ensureGuard(admission, { policies: informers.guardPolicies, bindings: informers.guardBindings })) {
+          log.info("applied the double-mesh guard (ValidatingAdmissionPolicy and binding)");
+        }
+        return {};
+      },
       waitFor: Object.values(informers),
       metrics: metrics.reconcileObserver(),
       logger: log,
     });
     const started = controller.start();
     // Everything known at start gets one reconcile, whatever the events were.
+    queue.add(GUARD_KEY);
     for (const name of context.allMigrations()) queue.add(name);
     await started;
   };

@@ -7,6 +7,8 @@ import type { Markers } from "../meshes/driver.ts";
 import { allNamespaceMarkerKeys } from "../meshes/registry.ts";
 
 export const OWNER_ANNOTATION = ANNOTATIONS.owner;
+/** The owner as a label too, so the double-mesh guard's binding can select owned namespaces. */
+export const OWNER_LABEL = ANNOTATIONS.owner;
 export const ORIGINAL_ANNOTATION = ANNOTATIONS.original;
 export const TEMPLATE_ORIGINAL_ANNOTATION = ANNOTATIONS.templateOriginal;
 export const RESTART_STAMP_ANNOTATION = ANNOTATIONS.restartedFor;

@@ -9,6 +9,7 @@ import {
   encodeOriginal,
   ORIGINAL_ANNOTATION,
   OWNER_ANNOTATION,
+  OWNER_LABEL,
   RESTART_STAMP_ANNOTATION,
   TEMPLATE_ORIGINAL_ANNOTATION,
 } from "./bookkeeping.ts";
@@ -70,6 +71,7 @@ export async function executeAction(clients: ExecutorClients, action: Action): P
             body: {
               metadata: {
                 resourceVersion: action.resourceVersion,
+                labels: { [OWNER_LABEL]: action.owner },
                 annotations: {
                   [OWNER_ANNOTATION]: action.owner,
                   [ORIGINAL_ANNOTATION]: encodeOriginal(action.original),

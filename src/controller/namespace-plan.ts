@@ -9,6 +9,8 @@ import {
   driverFor,
   isDoubleMeshed,
   meshesOfPod,
+  namespaceMeshes,
+  namespaceOnMesh,
   namespaceSwitch,
   podOnMesh,
   rewriteTemplateOptIns,
@@ -195,6 +197,26 @@ export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
   const drain = mustDrainBeforeEnrolling(source, target);
   const sourcePodsRemain = source.mesh !== "none" && managed.some((p) => podOnMesh(p, source));
   const stage = drain && sourcePodsRemain ? NONE : target;
+  // Once the namespace enrolls in the stage mesh, a second mesh's marker is someone else's edit:
+  // report it and halt rather than remove what a user added.
+  const enrolledIn = namespaceMeshes(ns.markers);
+  const onStage = stage.mesh === "none" ? enrolledIn.length === 0 : namespaceOnMesh(ns.markers, stage);
+  const strays = enrolledIn.filter((mesh) => mesh !== stage.mesh);
+  if (onStage && strays.length > 0) {
+    return {
+      ...base,
+      phase: "Failed",
+      problem: {
+        reason: "ConflictingMeshMarkers",
+        message:
+          `Namespace ${ns.name} is being moved to ${describeMesh(stage)} but now also carries the markers of ` +
+          `${strays.join(", ")} (${JSON.stringify(meshMarkersOf(ns.markers))}), so new pods could join two meshes. ` +
+          "The migration is halted; remove the stray marker to resume, or set spec.rollback: true.",
+        halts: true,
+      },
+      message: `also enrolled in ${strays.join(", ")}`,
+    };
+  }
   const relabel = namespaceSwitch(source, stage, ns.markers);
   if (!isNoChange(relabel, ns.markers)) {
     if (!input.mayStart) return { ...base, phase: "Pending", message: "waiting to relabel" };

@@ -1,0 +1,94 @@
+// The double-mesh guard: a ValidatingAdmissionPolicy (GA since Kubernetes 1.30)
+// and its binding, which the operator installs and keeps in place. It refuses,
+// at admission, a pod that carries two meshes' proxies, or a linkerd-proxy pod in
+// a namespace (or with a pod label) enrolled in Istio ambient. It covers the
+// namespaces a MeshMigration owns: they carry the owner label.
+import type * as k8s from "@kubernetes/client-node";
+import { FIELD_MANAGER } from "../api/constants.ts";
+import { OWNER_LABEL } from "./bookkeeping.ts";
+
+export const GUARD_POLICY_NAME = "meshmigration-double-mesh-guard";
+export const GUARD_BINDING_NAME = "meshmigration-double-mesh-guard";
+/** On both objects: a digest of the spec the operator wants, so drift is seen from the cache alone. */
+export const GUARD_SPEC_ANNOTATION = "meshmigration.io/spec-digest";
+
+const AMBIENT = "istio.io/dataplane-mode";
+
+export function guardPolicy(): k8s.V1ValidatingAdmissionPolicy {
+  const label = (obj: string, key: string) =>
+    `(has(${obj}.metadata.labels) && '${key}' in ${obj}.metadata.labels ? ${obj}.metadata.labels['${key}'] : '')`;
+  return {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "ValidatingAdmissionPolicy",
+    metadata: { name: GUARD_POLICY_NAME, labels: { "app.kubernetes.io/managed-by": FIELD_MANAGER } },
+    spec: {
+      failurePolicy: "Fail",
+      matchConstraints: {
+        resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods"] }],
+      },
+      variables: [
+        {
+          name: "proxies",
+          expression:
+            "object.spec.containers.map(c, c.name) + " +
+            "(has(object.spec.initContainers) ? object.spec.initContainers.map(c, c.name) : [])",
+        },
+        { name: "istio", expression: "variables.proxies.exists(n, n == 'istio-proxy')" },
+        { name: "linkerd", expression: "variables.proxies.exists(n, n == 'linkerd-proxy')" },
+        {
+          name: "ambient",
+          expression:
+            `${label("object", AMBIENT)} == 'ambient' || ` +
+            `(${label("object", AMBIENT)} != 'none' && ${label("namespaceObject", AMBIENT)} == 'ambient')`,
+        },
+        { name: "migration", expression: label("namespaceObject", OWNER_LABEL) },
+      ],
+      validations: [
+        {
+          expression: "!(variables.istio && variables.linkerd)",
+          reason: "Forbidden",
+          messageExpression:
+            "'the pod carries both istio-proxy (Istio) and linkerd-proxy (Linkerd): two meshes in one pod. " +
+            "Refused by the double-mesh guard of MeshMigration ' + variables.migration + " +
+            "'; remove the opt-in or namespace marker of the mesh this namespace is leaving'",
+        },
+        {
+          expression: "!(variables.linkerd && variables.ambient)",
+          reason: "Forbidden",
+          messageExpression:
+            "'the pod carries linkerd-proxy (Linkerd) but is enrolled in Istio ambient (istio.io/dataplane-mode): " +
+            "ztunnel would capture it, two meshes in one pod. Refused by the double-mesh guard of MeshMigration ' + " +
+            "variables.migration + '; remove the ambient label or the Linkerd opt-in'",
+        },
+      ],
+    },
+  };
+}
+
+export function guardBinding(): k8s.V1ValidatingAdmissionPolicyBinding {
+  return {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "ValidatingAdmissionPolicyBinding",
+    metadata: { name: GUARD_BINDING_NAME, labels: { "app.kubernetes.io/managed-by": FIELD_MANAGER } },
+    spec: {
+      policyName: GUARD_POLICY_NAME,
+      validationActions: ["Deny"],
+      matchResources: { namespaceSelector: { matchExpressions: [{ key: OWNER_LABEL, operator: "Exists" }] } },
+    },
+  };
+}
+
+/** A stable digest of an object's spec, written on it so a changed or stale guard is re-applied. */
+export function specDigest(spec: unknown): string {
+  let hash = 2166136261;
+  for (const char of JSON.stringify(spec)) {
+    hash ^= char.charCodeAt(0);
+    hash = Math.imul(hash, 16777619);
+  }
+  return (hash >>> 0).toString(16);
+}
+
+/** Whether a cached guard object is missing or differs from what the operator wants. */
+export function guardNeedsApply(cached: k8s.KubernetesObject | undefined, desired: { spec?: unknown }): boolean {
+  return cached?.metadata?.annotations?.[GUARD_SPEC_ANNOTATION] !== specDigest(desired.spec);
+}
