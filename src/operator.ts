@@ -7,6 +7,7 @@ import { PHASES } from "./api/schema.ts";
 import { OWNER_ANNOTATION } from "./controller/bookkeeping.ts";
 import { type EnqueueContext, migrationsConcerned, type WatchedKind } from "./controller/enqueue.ts";
 import { EventRecorder } from "./controller/events.ts";
+import { faultHookFromEnv } from "./controller/fault-injection.ts";
 import { GUARD_BINDING_NAME, GUARD_POLICY_NAME } from "./controller/guard.ts";
 import { ensureGuard, GUARD_KEY } from "./controller/guard-reconciler.ts";
 import {
@@ -114,6 +115,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       log.warn({ err: error }, "could not write an Event"),
     ),
     log,
+    afterStep: faultHookFromEnv(),
     observeStatus: (name, status) => {
       if (!status) {
         metrics.forgetMigration(name);

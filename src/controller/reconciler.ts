@@ -9,6 +9,7 @@ import { driverFor } from "../meshes/registry.ts";
 import type { Condition } from "./conditions.ts";
 import { mergeConditions, newlyRaised } from "./conditions.ts";
 import type { EventRecorder } from "./events.ts";
+import type { FaultHook } from "./fault-injection.ts";
 import { type ExecutorClients, executeAction, MERGE_PATCH } from "./executor.ts";
 import type { NamespaceFacts } from "./facts.ts";
 import {
@@ -54,6 +55,8 @@ export interface ReconcilerDeps {
   /** Reports per-migration gauges (namespaces by phase, double-meshed pods). */
   observeStatus?: (name: string, status: MigrationPlan["status"] | undefined) => void;
   now?: () => Date;
+  /** Called after each step succeeds (test-only fault injection). */
+  afterStep?: FaultHook;
 }
 
 export interface ReconcileResult {
@@ -122,6 +125,7 @@ export class MigrationReconciler {
       log.info({ migration: name, action: action.type, namespace: action.namespace }, action.event.message);
       await executeAction(this.#deps.clients, action);
       await this.#deps.events.record(target, action.event);
+      this.#deps.afterStep?.(action.event.reason);
     }
     this.#deps.observeStatus?.(name, plan.status);
     // After acting, look again soon: the caches will show the result.
