@@ -8,10 +8,11 @@ import { parseSpec } from "../api/schema.ts";
 import { driverFor } from "../meshes/registry.ts";
 import type { Condition } from "./conditions.ts";
 import { mergeConditions, newlyRaised } from "./conditions.ts";
+import { bookkeepingOf, finalizersWith, releaseBookkeeping } from "./deletion.ts";
 import type { EventRecorder } from "./events.ts";
-import type { FaultHook } from "./fault-injection.ts";
 import { type ExecutorClients, executeAction, MERGE_PATCH } from "./executor.ts";
 import type { NamespaceFacts } from "./facts.ts";
+import type { FaultHook } from "./fault-injection.ts";
 import {
   controlPlaneFacts,
   daemonSetFacts,
@@ -81,6 +82,17 @@ export class MigrationReconciler {
     const now = this.#deps.now?.() ?? new Date();
     const target = { name, uid: migration.metadata?.uid ?? "" };
 
+    if (migration.metadata?.deletionTimestamp) {
+      await this.#finalize(migration);
+      return {};
+    }
+    const finalizers = finalizersWith(migration.metadata?.finalizers, true);
+    if (finalizers) {
+      // Added before anything is changed, so a deletion always lets the operator clean up first.
+      await this.#patchFinalizers(migration, finalizers);
+      return { requeueAfterMs: 0 };
+    }
+
     const parsed = parseSpec(migration.spec);
     if (!parsed.ok) {
       await this.#publishInvalid(migration, parsed.errors, generation, now);
@@ -96,8 +108,14 @@ export class MigrationReconciler {
       daemonSet: (ns: string, n: string) => caches.daemonSets.get(n, ns),
       webhook: (n: string) => caches.webhooks.get(n),
     };
-    const targetControlPlane = controlPlaneFacts(driverFor(spec.target.mesh).controlPlane(spec.target), lookup);
-    const sourceControlPlane = controlPlaneFacts(driverFor(spec.source.mesh).controlPlane(spec.source), lookup);
+    const targetControlPlane = controlPlaneFacts(
+      driverFor(spec.target.mesh).controlPlane(spec.target),
+      lookup,
+    );
+    const sourceControlPlane = controlPlaneFacts(
+      driverFor(spec.source.mesh).controlPlane(spec.source),
+      lookup,
+    );
     const plan = planMigration({
       name,
       generation,
@@ -130,6 +148,45 @@ export class MigrationReconciler {
     this.#deps.observeStatus?.(name, plan.status);
     // After acting, look again soon: the caches will show the result.
     return { requeueAfterMs: plan.actions.length > 0 ? 1000 : plan.requeueAfterMs };
+  }
+
+  async #finalize(migration: MeshMigrationObject): Promise<void> {
+    const { caches } = this.#deps;
+    const name = migration.metadata?.name ?? "";
+    const finalizers = finalizersWith(migration.metadata?.finalizers, false);
+    if (!finalizers) return;
+    const target = bookkeepingOf(
+      name,
+      caches.namespaces.list().map((ns) => ({
+        name: ns.metadata?.name ?? "",
+        labels: ns.metadata?.labels ?? {},
+        annotations: ns.metadata?.annotations ?? {},
+      })),
+      (ns) => [
+        ...caches.deployments.list(ns).map(deploymentFacts),
+        ...caches.statefulSets.list(ns).map(statefulSetFacts),
+        ...caches.daemonSets.list(ns).map(daemonSetFacts),
+      ],
+    );
+    await releaseBookkeeping(this.#deps.clients, target);
+    this.#deps.log.info(
+      { migration: name, namespaces: target.namespaces },
+      "MeshMigration deleted: namespaces stay in the mesh they are in; bookkeeping removed",
+    );
+    await this.#patchFinalizers(migration, finalizers);
+  }
+
+  async #patchFinalizers(migration: MeshMigrationObject, finalizers: string[]): Promise<void> {
+    await this.#deps.clients.custom.patchClusterCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        name: migration.metadata?.name ?? "",
+        body: { metadata: { finalizers, resourceVersion: migration.metadata?.resourceVersion } },
+      },
+      MERGE_PATCH,
+    );
   }
 
   async #publishStatus(migration: MeshMigrationObject, status: Record<string, unknown>): Promise<void> {

@@ -51,8 +51,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await operator?.stop();
   for (const name of createdMigrations) await deleteMigration(name);
+  await operator?.stop();
   for (const name of createdNamespaces) await clients.core.deleteNamespace({ name }).catch(() => undefined);
 });
 

@@ -52,8 +52,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await operator?.stop();
   for (const name of createdMigrations) await deleteMigration(name);
+  await operator?.stop();
   for (const name of createdNamespaces) await clients.core.deleteNamespace({ name }).catch(() => undefined);
 });
 
@@ -166,5 +166,37 @@ describe("pause, gates and rollback", () => {
     await patchSpec(name, { rollback: false });
     await waitForMigration(clients, name, (m) => m.status?.phase === "Succeeded", "Succeeded again", 180_000);
     await waitForAppsOn(clients, a, "linkerd", 3);
+  });
+
+  it("deleting a MeshMigration leaves namespaces in the mesh they are in and removes only its bookkeeping", async () => {
+    const ns = await appNamespace("del", {
+      labels: { "istio-injection": "enabled" },
+      deploymentTemplate: { annotations: { "sidecar.istio.io/inject": "true" } },
+    });
+    await waitForAppsOn(clients, ns, "istio", 3);
+    const name = migrationName("deleted");
+    await applyMigration(name, {
+      source: { mesh: "istio" },
+      target: { mesh: "linkerd" },
+      batches: [{ name: "all", namespaces: [ns] }],
+    });
+    await kubectlWaitReady(name);
+    const migrated = await getMigration(clients, name);
+    expect((migrated as { metadata: { finalizers?: string[] } }).metadata.finalizers).toContain(
+      "meshmigration.io/finalizer",
+    );
+
+    await deleteMigration(name);
+    const after = await namespaceMetadata(clients, ns);
+    expect(after.annotations["linkerd.io/inject"]).toBe("enabled");
+    expect(after.labels["istio-injection"]).toBeUndefined();
+    const ours = (m: Record<string, string>) =>
+      Object.keys(m).filter((k) => k.startsWith("meshmigration.io/"));
+    expect(ours(after.labels)).toEqual([]);
+    expect(ours(after.annotations)).toEqual([]);
+    const web = await clients.apps.readNamespacedDeployment({ name: "web", namespace: ns });
+    expect(web.metadata?.annotations?.["meshmigration.io/template-original"]).toBeUndefined();
+    expect(web.spec?.template.metadata?.annotations?.["linkerd.io/inject"]).toBe("enabled");
+    expect((await livePods(clients, ns)).map(meshOf)).toEqual(["linkerd", "linkerd", "linkerd"]);
   });
 });

@@ -85,8 +85,21 @@ export async function waitForMigration(
   );
 }
 
-export async function deleteMigration(name: string): Promise<void> {
-  await kubectl(["delete", "meshmigration", name, "--ignore-not-found", "--wait=true"]);
+/**
+ * Deletes a MeshMigration and waits until it is gone. Its finalizer lets a running operator release
+ * its bookkeeping first; if no operator handles it within the deadline (a test already stopped its
+ * operator), the finalizer is removed so test clean-up never hangs.
+ */
+export async function deleteMigration(name: string, timeoutMs = 30_000): Promise<void> {
+  await kubectl(["delete", "meshmigration", name, "--ignore-not-found", "--wait=false"]);
+  const gone = async () =>
+    (await kubectl(["get", "meshmigration", name, "--ignore-not-found", "-o", "name"])).stdout.trim() === "";
+  try {
+    await waitFor(gone, { timeoutMs, description: `meshmigration ${name} to be deleted` });
+  } catch {
+    await kubectl(["patch", "meshmigration", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
+    await waitFor(gone, { timeoutMs, description: `meshmigration ${name} to be deleted` });
+  }
 }
 
 /** The Events of a MeshMigration, oldest first. */
