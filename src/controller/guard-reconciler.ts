@@ -1,7 +1,7 @@
 // Keeps the double-mesh guard (policy and binding) installed and as the operator
 // wants it: server-side applied with our field manager whenever the cached object
 // is missing or its digest differs.
-import * as k8s from "@kubernetes/client-node";
+import type * as k8s from "@kubernetes/client-node";
 import { FIELD_MANAGER } from "../api/constants.ts";
 import { serverSideApplyOptions } from "../runtime/patch.ts";
 import {
@@ -30,7 +30,10 @@ function withDigest<T extends { metadata?: k8s.V1ObjectMeta; spec?: unknown }>(o
   };
 }
 
-export async function ensureGuard(api: k8s.AdmissionregistrationV1Api, caches: GuardCaches): Promise<boolean> {
+export async function ensureGuard(
+  api: k8s.AdmissionregistrationV1Api,
+  caches: GuardCaches,
+): Promise<boolean> {
   let applied = false;
   const policy = guardPolicy();
   if (guardNeedsApply(caches.policies.get(GUARD_POLICY_NAME), policy)) {

@@ -24,7 +24,9 @@ export function guardPolicy(): k8s.V1ValidatingAdmissionPolicy {
     spec: {
       failurePolicy: "Fail",
       matchConstraints: {
-        resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods"] }],
+        resourceRules: [
+          { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods"] },
+        ],
       },
       variables: [
         {
@@ -89,6 +91,9 @@ export function specDigest(spec: unknown): string {
 }
 
 /** Whether a cached guard object is missing or differs from what the operator wants. */
-export function guardNeedsApply(cached: k8s.KubernetesObject | undefined, desired: { spec?: unknown }): boolean {
+export function guardNeedsApply(
+  cached: k8s.KubernetesObject | undefined,
+  desired: { spec?: unknown },
+): boolean {
   return cached?.metadata?.annotations?.[GUARD_SPEC_ANNOTATION] !== specDigest(desired.spec);
 }
