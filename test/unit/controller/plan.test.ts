@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import type { NamespaceFacts } from "../../../src/controller/facts.ts";
+import { type MigrationPlanInput, planMigration } from "../../../src/controller/plan.ts";
+import { namespace, READY_CONTROL_PLANE } from "./builders.ts";
+
+function input(
+  namespaces: NamespaceFacts[],
+  spec: Partial<MigrationPlanInput["spec"]> = {},
+): MigrationPlanInput {
+  return {
+    name: "move",
+    generation: 3,
+    spec: {
+      source: { mesh: "istio" },
+      target: { mesh: "linkerd" },
+      batches: [
+        { name: "canary", namespaces: ["a"] },
+        { name: "wave", namespaceSelector: { matchLabels: { team: "pay" } } },
+      ],
+      strategy: {
+        maxConcurrentNamespaces: 1,
+        maxConcurrentRollouts: 5,
+        rolloutTimeout: "10m",
+        workloadOverrides: "Rewrite",
+      },
+      paused: false,
+      ...spec,
+    },
+    namespaces: new Map(namespaces.map((ns) => [ns.name, ns])),
+    workloadsIn: () => [],
+    podsIn: () => [],
+    targetControlPlane: READY_CONTROL_PLANE,
+    now: new Date("2026-11-22T10:00:00Z"),
+  };
+}
+
+const migrated = (name: string, labels: Record<string, string> = {}) =>
+  namespace(name, labels, {
+    "meshmigration.io/owner": "move",
+    "meshmigration.io/original": JSON.stringify({
+      labels: { "istio-injection": "enabled" },
+      annotations: {},
+    }),
+    "linkerd.io/inject": "enabled",
+  });
+
+describe("migration plan", () => {
+  it("changes nothing in a batch that names a missing namespace, and says which", () => {
+    const plan = planMigration(input([namespace("b", { team: "pay" })], {}));
+    expect(plan.actions).toEqual([]);
+    expect(plan.status.phase).toBe("Pending");
+    const degraded = plan.status.conditions.find((c) => c.type === "Degraded");
+    expect(degraded).toMatchObject({ status: "True", reason: "NamespaceNotFound" });
+    expect(degraded?.message).toContain("a");
+  });
+
+  it("starts the first batch only, one namespace at a time", () => {
+    const plan = planMigration(
+      input([namespace("a", { "istio-injection": "enabled" }), namespace("b", { team: "pay" })]),
+    );
+    expect(plan.actions.map((a) => a.namespace)).toEqual(["a"]);
+    expect(plan.status.currentBatch).toBe("canary");
+  });
+
+  it("holds at the gate with Ready=True and names the edit that advances", () => {
+    const plan = planMigration(
+      input([migrated("a"), namespace("b", { team: "pay" })], { stopAfterBatch: "canary" }),
+    );
+    expect(plan.actions).toEqual([]);
+    expect(plan.status.phase).toBe("Holding");
+    const ready = plan.status.conditions.find((c) => c.type === "Ready");
+    expect(ready).toMatchObject({ status: "True", reason: "HoldingAtBatch" });
+    expect(ready?.message).toContain("wave");
+  });
+
+  it("starts nothing new while paused", () => {
+    const plan = planMigration(input([migrated("a"), namespace("b", { team: "pay" })], { paused: true }));
+    expect(plan.actions).toEqual([]);
+    expect(plan.status.phase).toBe("Paused");
+    expect(plan.status.conditions.find((c) => c.type === "Paused")?.status).toBe("True");
+  });
+
+  it("is Succeeded and Ready once every namespace is migrated, with observedGeneration", () => {
+    const plan = planMigration(input([migrated("a"), migrated("b", { team: "pay" })]));
+    expect(plan.status).toMatchObject({ phase: "Succeeded", progress: "2/2", observedGeneration: 3 });
+    expect(plan.status.conditions.find((c) => c.type === "Ready")?.status).toBe("True");
+  });
+
+  it("rolls back the later batch first", () => {
+    const plan = planMigration(input([migrated("a"), migrated("b", { team: "pay" })], { rollback: true }));
+    expect(plan.status.phase).toBe("RollingBack");
+    expect(plan.actions.map((a) => [a.type, a.namespace])).toEqual([["Relabel", "b"]]);
+  });
+});
