@@ -405,6 +405,123 @@ export const MigrationWarningSchema = z
   })
   .meta({ description: "A preflight finding, e.g. cross-mesh traffic that mTLS policy would reject." });
 
+// The whole plan, as published in status.plan for spec.dryRun: true and printed by
+// `mesh-migration-operator plan`. Compact on purpose: string lists and small objects.
+
+/** Longest list of names (pods, blockers, warnings) kept in a plan; the rest is counted in a last entry. */
+export const MAX_PLAN_LIST_ITEMS = 100;
+
+const markerEdits = (what: string) =>
+  z.array(z.string()).meta({
+    description:
+      `${what} to set ("key=value") or remove ("key-"), written as kubectl label and kubectl annotate ` +
+      "take them.",
+  });
+
+export const PlannedNamespaceChangeSchema = z
+  .object({
+    step: z.string().meta({ description: "When the change is made and why." }),
+    labels: markerEdits("Namespace labels"),
+    annotations: markerEdits("Namespace annotations"),
+  })
+  .meta({ description: "One patch of the namespace's labels and annotations." });
+
+export const PlannedTemplateRewriteSchema = z
+  .object({
+    workload: z.string().meta({ description: "The workload, as kind/name (e.g. deployment/web)." }),
+    labels: markerEdits("Pod-template labels"),
+    annotations: markerEdits("Pod-template annotations"),
+  })
+  .meta({
+    description:
+      "A pod-template opt-in rewritten together with the workload's restart (the originals are recorded on " +
+      "the workload for rollback).",
+  });
+
+export const PlannedSkipSchema = z
+  .object({
+    workload: z.string().meta({ description: "The workload, as kind/name." }),
+    reason: z.string().meta({ description: "Why it is not restarted." }),
+  })
+  .meta({ description: "A workload the migration leaves running as it is." });
+
+export const NamespaceOutlineSchema = z
+  .object({
+    name: z.string().meta({ description: "Namespace name." }),
+    exists: z.boolean().meta({ description: "Whether the namespace exists in the cluster." }),
+    meshes: z.array(z.string()).meta({
+      description: "The meshes whose markers enroll new pods in this namespace now (empty: none).",
+    }),
+    changes: z.array(PlannedNamespaceChangeSchema).meta({
+      description: "The namespace patches, in order (nothing when the namespace already enrolls the target).",
+    }),
+    templateRewrites: z
+      .array(PlannedTemplateRewriteSchema)
+      .meta({ description: "Pod-template opt-ins of the source mesh that are rewritten, per workload." }),
+    restartWaves: z.array(z.array(z.string()).meta({ description: "One wave, as kind/name." })).meta({
+      description:
+        "Workloads (kind/name) to restart, in the order they start, grouped in waves of at most " +
+        "strategy.maxConcurrentRollouts; the next workload starts as soon as a running rollout completes.",
+    }),
+    notRestarted: z
+      .array(PlannedSkipSchema)
+      .meta({ description: "Workloads that are not restarted, each with the reason." }),
+    unmanagedPods: z
+      .array(z.string())
+      .max(MAX_PLAN_LIST_ITEMS)
+      .meta({
+        description:
+          "Pods the operator cannot restart (bare pods, Job pods, pods of other controllers): recreate them " +
+          "yourself after the namespace has moved.",
+      }),
+    note: z.string().optional().meta({ description: "Anything else worth knowing about this namespace." }),
+  })
+  .meta({ description: "What the migration will do to one namespace." });
+
+export const BatchOutlineSchema = z
+  .object({
+    name: z.string().meta({ description: "Batch name." }),
+    held: z.boolean().meta({
+      description:
+        "True for batches after spec.stopAfterBatch: planned, but not started until the gate moves.",
+    }),
+    namespaces: z
+      .array(NamespaceOutlineSchema)
+      .meta({ description: "The batch's namespaces, in the order they are migrated." }),
+  })
+  .meta({ description: "One batch of the plan." });
+
+export const PlanBlockerSchema = z
+  .object({
+    reason: z
+      .string()
+      .meta({ description: "Machine-readable reason, in CamelCase (e.g. NamespaceNotFound)." }),
+    namespace: z.string().optional().meta({ description: "The namespace it concerns, if any." }),
+    message: z.string().meta({ description: "What stops the migration and how to fix it." }),
+  })
+  .meta({ description: "Something that stops the migration before it changes anything it concerns." });
+
+export const MigrationOutlineSchema = z
+  .object({
+    source: z.string().meta({ description: "The source mesh (and revision)." }),
+    target: z.string().meta({ description: "The target mesh (and revision)." }),
+    blocked: z.boolean().meta({
+      description:
+        "True when a blocker, or a Blocking warning while strategy.blockOnWarnings is true, would stop the " +
+        "migration.",
+    }),
+    summary: z.string().meta({ description: "The plan in one sentence." }),
+    batches: z.array(BatchOutlineSchema).meta({ description: "Every batch, in order." }),
+    blockers: z
+      .array(PlanBlockerSchema)
+      .max(MAX_PLAN_LIST_ITEMS)
+      .meta({ description: "What stops the migration (missing namespaces, target not ready...)." }),
+    warnings: z.array(MigrationWarningSchema).max(MAX_PLAN_LIST_ITEMS).meta({
+      description: "Preflight findings about cross-mesh traffic and workloads the mesh cannot take.",
+    }),
+  })
+  .meta({ description: "The whole migration, planned from the cluster as it is: nothing was changed." });
+
 export const MeshMigrationStatusSchema = z
   .object({
     phase: z.enum(PHASES).optional().meta({ description: "Where the migration stands." }),
@@ -434,6 +551,11 @@ export const MeshMigrationStatusSchema = z
       .optional()
       .meta({ description: "Progress of each namespace." }),
     warnings: z.array(MigrationWarningSchema).optional().meta({ description: "Preflight findings." }),
+    plan: MigrationOutlineSchema.optional().meta({
+      description:
+        "The whole plan (namespace changes, template rewrites, restarts in order, pods to recreate by hand, " +
+        "blockers and warnings), published while spec.dryRun is true.",
+    }),
   })
   .meta({ description: "What the operator observed and did. Written by the operator only." });
 
@@ -491,6 +613,13 @@ export type BatchStatus = z.output<typeof BatchStatusSchema>;
 export type NamespaceStatus = z.output<typeof NamespaceStatusSchema>;
 export type MigrationWarning = z.output<typeof MigrationWarningSchema>;
 export type MeshMigrationStatus = z.output<typeof MeshMigrationStatusSchema>;
+export type PlannedNamespaceChange = z.output<typeof PlannedNamespaceChangeSchema>;
+export type PlannedTemplateRewrite = z.output<typeof PlannedTemplateRewriteSchema>;
+export type PlannedSkip = z.output<typeof PlannedSkipSchema>;
+export type NamespaceOutline = z.output<typeof NamespaceOutlineSchema>;
+export type BatchOutline = z.output<typeof BatchOutlineSchema>;
+export type PlanBlocker = z.output<typeof PlanBlockerSchema>;
+export type MigrationOutline = z.output<typeof MigrationOutlineSchema>;
 export type MeshMigration = z.output<typeof MeshMigrationSchema>;
 
 // ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import {
   driverFor,
   findTemplateOptIns,
   namespaceMeshes,
+  namespaceOnMesh,
   namespaceSwitch,
   podOnMesh,
   rewriteTemplateOptIns,
@@ -92,6 +93,13 @@ function unmanagedPodName(pod: PodObservation): string {
   return job ? `${pod.metadata.name} (Job ${job})` : pod.metadata.name;
 }
 
+/** Whether the namespace leaves the source before enrolling in the target, as the planner does it. */
+function drainsFirst(spec: OutlineSpec, managedPods: readonly PodObservation[]): boolean {
+  const sourcePodsRemain =
+    spec.source.mesh !== "none" && managedPods.some((pod) => podOnMesh(pod, spec.source));
+  return mustDrainBeforeEnrolling(spec.source, spec.target) && sourcePodsRemain;
+}
+
 function namespaceChanges(
   input: OutlineInput,
   ns: NamespaceFacts,
@@ -116,8 +124,7 @@ function namespaceChanges(
   }
   const from = describeMeshRef(source);
   const to = describeMeshRef(target);
-  const sourcePodsRemain = source.mesh !== "none" && managedPods.some((pod) => podOnMesh(pod, source));
-  if (mustDrainBeforeEnrolling(source, target) && sourcePodsRemain) {
+  if (drainsFirst(input.spec, managedPods)) {
     const leave = namespaceSwitch(source, NONE, ns.markers);
     const join = namespaceSwitch(source, target, applyChange(ns.markers, leave));
     changes.push(
@@ -137,6 +144,21 @@ function namespaceChanges(
     });
   }
   return changes;
+}
+
+/**
+ * Meshes other than the one the namespace is meant to enroll in now, once it does: a user's edit
+ * the planner refuses to remove (it halts on ConflictingMeshMarkers), so a blocker here too.
+ */
+function strayMeshes(
+  spec: OutlineSpec,
+  ns: NamespaceFacts,
+  managedPods: readonly PodObservation[],
+): string[] {
+  const stage = drainsFirst(spec, managedPods) ? NONE : spec.target;
+  const enrolled = namespaceMeshes(ns.markers);
+  const onStage = stage.mesh === "none" ? enrolled.length === 0 : namespaceOnMesh(ns.markers, stage);
+  return onStage ? enrolled.filter((mesh) => mesh !== stage.mesh) : [];
 }
 
 interface WorkloadPlan {
@@ -186,7 +208,7 @@ function planWorkloads(
               ? `its pod template opts out of ${to}`
               : pods.every((pod) => podOnMesh(pod, target))
                 ? `already on ${to}`
-                : `${to} takes its running pods without a restart`,
+                : `no restart needed: the move to ${to} applies to running pods`,
     });
   }
   return plan;
@@ -225,7 +247,11 @@ function outlineNamespace(
     blockers.push({
       reason: "NamespaceOwnedByAnotherMigration",
       namespace: name,
-      message: `Namespace ${name} is being migrated by MeshMigration ${owner}; remove it from one of the two migrations.`,
+      message:
+        `Namespace ${name} is being migrated by MeshMigration ${owner}; remove it from one of the two migrations.` +
+        (input.migration === undefined
+          ? " (If that is this migration, give the manifest its metadata.name.)"
+          : ""),
     });
   } else if (owner !== undefined) {
     note = "already being migrated by this MeshMigration: the plan shows what is left";
@@ -242,6 +268,17 @@ function outlineNamespace(
   const managed = live.filter((pod) => pod.owner !== undefined);
   const unmanaged = live.filter((pod) => pod.unmanaged).map(unmanagedPodName);
   const workloads = planWorkloads(input, input.workloadsIn(name), managed);
+
+  const strays = strayMeshes(input.spec, ns, managed);
+  if (strays.length > 0) {
+    blockers.push({
+      reason: "ConflictingMeshMarkers",
+      namespace: name,
+      message:
+        `Namespace ${name} already enrolls in ${describeMeshRef(input.spec.target)} but also carries the markers ` +
+        `of ${strays.join(", ")}, so new pods could join two meshes. Remove the stray markers.`,
+    });
+  }
 
   if (input.spec.strategy.workloadOverrides === "Fail" && workloads.rewrites.length > 0) {
     const names = workloads.rewrites.map((rewrite) => rewrite.workload).join(", ");
@@ -316,12 +353,19 @@ export function outlineMigration(input: OutlineInput): MigrationOutline {
   const blockingWarnings = input.warnings.filter((warning) => warning.severity === "Blocking").length;
   const blocked =
     blockers.length > 0 || (spec.strategy.blockOnWarnings !== false && hasBlockingWarnings(input.warnings));
+  const modes = [
+    spec.rollback === true
+      ? "spec.rollback is true: this is the forward plan; a rollback instead restores every touched namespace."
+      : undefined,
+    spec.paused ? "spec.paused is true: nothing starts until it is false." : undefined,
+  ].filter((mode) => mode !== undefined);
   const summary =
     `${describeMeshRef(spec.source)} → ${describeMeshRef(spec.target)}: ${plural(namespaceCount, "namespace")} in ` +
     `${plural(batches.length, "batch", "batches")}, ` +
     `${plural(restartCount, "workload restart")}, ${plural(unmanagedCount, "pod")} to recreate by hand; ` +
     `${plural(blockers.length, "blocker")}, ${plural(input.warnings.length, "warning")} (${blockingWarnings} blocking). ` +
-    (blocked ? "The migration would stop before changing anything." : "Nothing stops the migration.");
+    (blocked ? "The migration would stop before changing anything." : "Nothing stops the migration.") +
+    modes.map((mode) => ` ${mode}`).join("");
 
   return {
     source: describeMeshRef(spec.source),

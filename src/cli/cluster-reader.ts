@@ -1,0 +1,166 @@
+// Reads what a plan needs from a cluster with plain LIST calls, through the user's kubeconfig.
+// Nothing is ever written. A policy CRD that is not installed simply means no such objects.
+import * as k8s from "@kubernetes/client-node";
+import type { PolicyObjects } from "../preflight/index.ts";
+import {
+  LINKERD_CONFIG_NAME,
+  LINKERD_CONFIG_NAMESPACE,
+  linkerdDefaultInboundPolicyOf,
+} from "../preflight/linkerd-config.ts";
+
+export interface ClusterSnapshot {
+  namespaces: k8s.V1Namespace[];
+  deployments: k8s.V1Deployment[];
+  statefulSets: k8s.V1StatefulSet[];
+  daemonSets: k8s.V1DaemonSet[];
+  webhooks: k8s.V1MutatingWebhookConfiguration[];
+  policies: PolicyObjects;
+  /** Linkerd's cluster-wide proxy.defaultInboundPolicy, when Linkerd is installed and says. */
+  linkerdDefaultInboundPolicy: string | undefined;
+}
+
+/** Where a list or read failed, and why, for a user to act on. */
+export class ClusterReadError extends Error {}
+
+interface CustomResource {
+  group: string;
+  version: string;
+  plural: string;
+  field: keyof PolicyObjects;
+}
+
+const POLICY_RESOURCES: CustomResource[] = [
+  { group: "security.istio.io", version: "v1", plural: "peerauthentications", field: "peerAuthentications" },
+  {
+    group: "security.istio.io",
+    version: "v1",
+    plural: "authorizationpolicies",
+    field: "istioAuthorizationPolicies",
+  },
+  { group: "policy.linkerd.io", version: "v1beta3", plural: "servers", field: "linkerdServers" },
+  {
+    group: "policy.linkerd.io",
+    version: "v1alpha1",
+    plural: "authorizationpolicies",
+    field: "linkerdAuthorizationPolicies",
+  },
+  {
+    group: "policy.linkerd.io",
+    version: "v1alpha1",
+    plural: "meshtlsauthentications",
+    field: "meshTLSAuthentications",
+  },
+];
+
+function statusCode(error: unknown): number | undefined {
+  return error instanceof k8s.ApiException ? error.code : undefined;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof k8s.ApiException) {
+    const body = typeof error.body === "string" ? error.body : JSON.stringify(error.body);
+    const reason = /"message":"([^"]+)"/.exec(body)?.[1];
+    return `HTTP ${error.code}${reason ? `: ${reason}` : ""}`;
+  }
+  if (!(error instanceof Error)) return String(error);
+  // fetch reports "fetch failed" and keeps the reason (ECONNREFUSED, a TLS error...) in its cause.
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  return cause && cause !== error.message ? `${error.message} (${cause})` : error.message;
+}
+
+async function attempt<T>(what: string, server: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new ClusterReadError(`cannot ${what} from ${server}: ${describeError(error)}`);
+  }
+}
+
+export class ClusterReader {
+  readonly #core: k8s.CoreV1Api;
+  readonly #apps: k8s.AppsV1Api;
+  readonly #admission: k8s.AdmissionregistrationV1Api;
+  readonly #custom: k8s.CustomObjectsApi;
+
+  readonly #server: string;
+
+  constructor(kubeConfig: k8s.KubeConfig) {
+    this.#server = kubeConfig.getCurrentCluster()?.server ?? "the cluster";
+    this.#core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+    this.#apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
+    this.#admission = kubeConfig.makeApiClient(k8s.AdmissionregistrationV1Api);
+    this.#custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  }
+
+  async snapshot(): Promise<ClusterSnapshot> {
+    const [namespaces, deployments, statefulSets, daemonSets, webhooks, policies, linkerdConfig] =
+      await Promise.all([
+        attempt("list namespaces", this.#server, () => this.#core.listNamespace()),
+        attempt("list deployments", this.#server, () => this.#apps.listDeploymentForAllNamespaces()),
+        attempt("list statefulsets", this.#server, () => this.#apps.listStatefulSetForAllNamespaces()),
+        attempt("list daemonsets", this.#server, () => this.#apps.listDaemonSetForAllNamespaces()),
+        attempt("list mutatingwebhookconfigurations", this.#server, () =>
+          this.#admission.listMutatingWebhookConfiguration(),
+        ),
+        this.#policies(),
+        this.#linkerdConfig(),
+      ]);
+    return {
+      namespaces: namespaces.items,
+      deployments: deployments.items,
+      statefulSets: statefulSets.items,
+      daemonSets: daemonSets.items,
+      webhooks: webhooks.items,
+      policies,
+      linkerdDefaultInboundPolicy: linkerdDefaultInboundPolicyOf(linkerdConfig),
+    };
+  }
+
+  /** Pods of the given namespaces (the ones the migration moves), by namespace. */
+  async podsIn(namespaces: readonly string[]): Promise<Map<string, k8s.V1Pod[]>> {
+    const lists = await Promise.all(
+      namespaces.map((namespace) =>
+        attempt(`list pods in namespace ${namespace}`, this.#server, () =>
+          this.#core.listNamespacedPod({ namespace }),
+        ),
+      ),
+    );
+    return new Map(namespaces.map((namespace, index) => [namespace, lists[index]?.items ?? []]));
+  }
+
+  async #policies(): Promise<PolicyObjects> {
+    const lists = await Promise.all(
+      POLICY_RESOURCES.map(async (resource) => {
+        const what = `list ${resource.plural}.${resource.group}/${resource.version}`;
+        try {
+          const list = (await this.#custom.listClusterCustomObject({
+            group: resource.group,
+            version: resource.version,
+            plural: resource.plural,
+          })) as { items?: unknown[] };
+          return [resource.field, list.items ?? []] as const;
+        } catch (error) {
+          // Not installed (or not this version): the mesh has no such objects to worry about.
+          if (statusCode(error) === 404) return [resource.field, []] as const;
+          throw new ClusterReadError(`cannot ${what} from ${this.#server}: ${describeError(error)}`);
+        }
+      }),
+    );
+    return Object.fromEntries(lists) as PolicyObjects;
+  }
+
+  async #linkerdConfig(): Promise<k8s.V1ConfigMap | undefined> {
+    try {
+      const list = await this.#core.listNamespacedConfigMap({
+        namespace: LINKERD_CONFIG_NAMESPACE,
+        fieldSelector: `metadata.name=${LINKERD_CONFIG_NAME}`,
+      });
+      return list.items[0];
+    } catch (error) {
+      if (statusCode(error) === 404) return undefined;
+      throw new ClusterReadError(
+        `cannot list configmap ${LINKERD_CONFIG_NAMESPACE}/${LINKERD_CONFIG_NAME} from ${this.#server}: ${describeError(error)}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,97 @@
+// What the preflight reads: the migration's meshes and resolved batches, the namespaces,
+// the workloads' pod templates, and the mesh policy objects as plain JSON (their CRDs may be
+// absent, and nothing about them is validated by us, so every reader is defensive).
+import type { WorkloadKind } from "../controller/facts.ts";
+import type { Markers, MeshRef } from "../meshes/driver.ts";
+import { markersOf } from "../meshes/markers.ts";
+
+/** The pod-template facts the preflight needs from a Deployment, StatefulSet or DaemonSet. */
+export interface PreflightWorkload {
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+  /** Labels and annotations of the pod template. */
+  template: Markers;
+  hostNetwork: boolean;
+  /** The pod template's automountServiceAccountToken; undefined when unset. */
+  automountServiceAccountToken?: boolean | undefined;
+  /** The pod template's serviceAccountName; undefined means "default". */
+  serviceAccountName?: string | undefined;
+}
+
+/** Policy objects of both meshes, each as the API returns it (plain JSON). Missing lists mean none. */
+export interface PolicyObjects {
+  /** security.istio.io/v1 PeerAuthentication */
+  peerAuthentications?: readonly unknown[];
+  /** security.istio.io/v1 AuthorizationPolicy */
+  istioAuthorizationPolicies?: readonly unknown[];
+  /** policy.linkerd.io/v1beta3 Server */
+  linkerdServers?: readonly unknown[];
+  /** policy.linkerd.io/v1alpha1 AuthorizationPolicy */
+  linkerdAuthorizationPolicies?: readonly unknown[];
+  /** policy.linkerd.io/v1alpha1 MeshTLSAuthentication */
+  meshTLSAuthentications?: readonly unknown[];
+}
+
+/** The parts of a MutatingWebhookConfiguration the preflight reads (V1MutatingWebhookConfiguration fits). */
+export interface WebhookConfigurationLike {
+  metadata?: { name?: string | undefined } | undefined;
+  webhooks?: ReadonlyArray<{ name?: string | undefined; failurePolicy?: string | undefined }> | undefined;
+}
+
+export interface PreflightInput {
+  source: MeshRef;
+  target: MeshRef;
+  /** The resolved batches in order (see resolveBatches in controller/plan.ts). */
+  batches: ReadonlyArray<{ name: string; namespaces: readonly string[] }>;
+  /** Every namespace in the cluster, by name (NamespaceFacts fits). */
+  namespaces: ReadonlyMap<string, { markers: Markers }>;
+  /** The workloads of one namespace. */
+  workloadsIn: (namespace: string) => readonly PreflightWorkload[];
+  policies: PolicyObjects;
+  /** MutatingWebhookConfigurations; only the target mesh's injector configurations are read. */
+  webhooks: readonly WebhookConfigurationLike[];
+  /** Istio's root namespace (meshConfig.rootNamespace); istio-system unless given. */
+  istioRootNamespace?: string | undefined;
+  /** Linkerd's cluster-wide default inbound policy (proxy.defaultInboundPolicy), when known. */
+  linkerdDefaultInboundPolicy?: string | undefined;
+}
+
+interface PodTemplateHolder {
+  metadata?: { name?: string | undefined; namespace?: string | undefined } | undefined;
+  spec?:
+    | {
+        template?:
+          | {
+              metadata?:
+                | {
+                    labels?: Record<string, string> | undefined;
+                    annotations?: Record<string, string> | undefined;
+                  }
+                | undefined;
+              spec?:
+                | {
+                    hostNetwork?: boolean | undefined;
+                    automountServiceAccountToken?: boolean | undefined;
+                    serviceAccountName?: string | undefined;
+                  }
+                | undefined;
+            }
+          | undefined;
+      }
+    | undefined;
+}
+
+/** The preflight facts of a Deployment, StatefulSet or DaemonSet, as read from the API or a cache. */
+export function preflightWorkloadOf(kind: WorkloadKind, workload: PodTemplateHolder): PreflightWorkload {
+  const template = workload.spec?.template;
+  return {
+    kind,
+    namespace: workload.metadata?.namespace ?? "",
+    name: workload.metadata?.name ?? "",
+    template: markersOf(template?.metadata),
+    hostNetwork: template?.spec?.hostNetwork === true,
+    automountServiceAccountToken: template?.spec?.automountServiceAccountToken,
+    serviceAccountName: template?.spec?.serviceAccountName || undefined,
+  };
+}
