@@ -82,7 +82,28 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     },
     { logger: log },
   );
-  const caches: ClusterCaches = informers;
+  // Mesh policy objects feed the preflight warnings. Their CRDs may not be installed: these
+  // informers never hold up start or readiness, and an absent CRD simply means no objects.
+  const policyInformers = createInformers(
+    kc,
+    {
+      peerAuthentications: informerSpec<k8s.KubernetesObject>(
+        "/apis/security.istio.io/v1/peerauthentications",
+      ),
+      istioAuthorizationPolicies: informerSpec<k8s.KubernetesObject>(
+        "/apis/security.istio.io/v1/authorizationpolicies",
+      ),
+      linkerdServers: informerSpec<k8s.KubernetesObject>("/apis/policy.linkerd.io/v1beta3/servers"),
+      linkerdAuthorizationPolicies: informerSpec<k8s.KubernetesObject>(
+        "/apis/policy.linkerd.io/v1alpha1/authorizationpolicies",
+      ),
+      meshTLSAuthentications: informerSpec<k8s.KubernetesObject>(
+        "/apis/policy.linkerd.io/v1alpha1/meshtlsauthentications",
+      ),
+    },
+    { logger: log, backoff: { maxMs: 120_000 } },
+  );
+  const caches: ClusterCaches = { ...informers, policies: policyInformers };
 
   const queue = new WorkQueue<string>({ name: CONTROLLER_NAME, observer: metrics.workQueueObserver() });
   const context: EnqueueContext = {
@@ -103,6 +124,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   watch("Workload", informers.statefulSets);
   watch("Workload", informers.daemonSets);
   watch("Webhook", informers.webhooks);
+  for (const informer of Object.values(policyInformers)) watch("MeshPolicy", informer);
   informers.guardPolicies.onChange(() => queue.add(GUARD_KEY));
   informers.guardBindings.onChange(() => queue.add(GUARD_KEY));
   const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
@@ -137,7 +159,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       workers: options.workers,
       reconcile: async (key) => {
         if (key !== GUARD_KEY) return reconciler.reconcile(key);
-        if (await ensureGuard(admission, { policies: informers.guardPolicies, bindings: informers.guardBindings })) {
+        if (
+          await ensureGuard(admission, {
+            policies: informers.guardPolicies,
+            bindings: informers.guardBindings,
+          })
+        ) {
           log.info("applied the double-mesh guard (ValidatingAdmissionPolicy and binding)");
         }
         return {};
@@ -169,6 +196,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   log.info({ healthPort: port, identity }, "health server listening");
 
   await startInformers(informers);
+  void startInformers(policyInformers);
 
   let stopping = false;
   let elector: LeaderElector | undefined;
@@ -207,6 +235,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       await controller?.stop({ timeoutMs: 20_000 });
       queue.shutDown();
       await stopInformers(informers);
+      await stopInformers(policyInformers);
       await health.close(5_000);
     },
   };

@@ -11,7 +11,7 @@ export interface EnqueueContext {
   namespaceOwner: (namespace: string) => string | undefined;
 }
 
-export type WatchedKind = "MeshMigration" | "Namespace" | "Workload" | "Pod" | "Webhook";
+export type WatchedKind = "MeshMigration" | "Namespace" | "Workload" | "Pod" | "Webhook" | "MeshPolicy";
 
 export function migrationsConcerned(
   kind: WatchedKind,
@@ -27,6 +27,8 @@ export function migrationsConcerned(
       return owner ? [owner] : context.allMigrations();
     }
     case "Webhook":
+    case "MeshPolicy":
+      // Control-plane and policy objects can unblock, or warn about, any migration.
       return context.allMigrations();
     case "Workload":
     case "Pod": {

@@ -4,7 +4,7 @@
 // once; a gate (stopAfterBatch) holds the migration; anything that halts stops
 // every new step while running rollouts settle.
 import { PROTECTED_NAMESPACES } from "../api/constants.ts";
-import type { BatchPhase, Phase } from "../api/schema.ts";
+import type { BatchPhase, MigrationWarning, Phase } from "../api/schema.ts";
 import type { MeshRef } from "../meshes/driver.ts";
 import type { Action, StepEvent } from "./actions.ts";
 import { OWNER_ANNOTATION } from "./bookkeeping.ts";
@@ -37,6 +37,7 @@ export interface MigrationSpecView {
     maxConcurrentRollouts: number;
     rolloutTimeout: string;
     workloadOverrides: "Rewrite" | "Fail";
+    blockOnWarnings?: boolean | undefined;
   };
   stopAfterBatch?: string | undefined;
   paused: boolean;
@@ -55,6 +56,8 @@ export interface MigrationPlanInput {
   workloadsIn: (namespace: string) => WorkloadFacts[];
   podsIn: (namespace: string) => PodObservation[];
   targetControlPlane: ControlPlaneFacts;
+  /** Cross-mesh traffic warnings from the preflight (src/preflight). */
+  warnings?: readonly MigrationWarning[] | undefined;
   /** The source mesh's control plane: a rollback restarts pods back into it. */
   sourceControlPlane?: ControlPlaneFacts | undefined;
   now: Date;
@@ -170,6 +173,7 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
   const ownedByUs = (nsName: string) =>
     input.namespaces.get(nsName)?.markers.annotations[OWNER_ANNOTATION] === name;
 
+  const anyStarted = batches.some((b) => b.namespaces.some(ownedByUs));
   // Pass 1 decides what may start; a halting problem anywhere means nothing new starts anywhere.
   const walk = (mayStartAtAll: boolean) => {
     const plans = new Map<string, NamespacePlan | undefined>();
@@ -197,7 +201,18 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
       }
 
       // Preflight before the first change in a batch: every namespace exists and is free.
-      if (!started) {
+      const blocking = (input.warnings ?? []).filter((w) => w.severity === "Blocking");
+      if (!started && !anyStarted && blocking.length > 0 && spec.strategy.blockOnWarnings !== false) {
+        batchBlocked = {
+          reason: "BlockingPreflightWarning",
+          message:
+            `The migration does not start while ${blocking.length} blocking warning(s) stand: ` +
+            blocking.map((w) => `[${w.code}${w.namespace ? ` ${w.namespace}` : ""}] ${w.message}`).join(" ") +
+            " Resolve them, or acknowledge them with spec.strategy.blockOnWarnings: false.",
+          halts: false,
+        };
+      }
+      if (!started && batchBlocked === undefined) {
         const missing = [...batch.missing];
         const foreign = batch.namespaces.filter((ns) => {
           const owner = input.namespaces.get(ns)?.markers.annotations[OWNER_ANNOTATION];

@@ -4,8 +4,10 @@
 import type * as k8s from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { GROUP, PLURAL, VERSION } from "../api/constants.ts";
-import { parseSpec } from "../api/schema.ts";
+import { type MigrationWarning, parseSpec } from "../api/schema.ts";
 import { driverFor } from "../meshes/registry.ts";
+import { preflightWorkloadOf } from "../preflight/input.ts";
+import { preflightWarnings } from "../preflight/preflight.ts";
 import type { Condition } from "./conditions.ts";
 import { mergeConditions, newlyRaised } from "./conditions.ts";
 import { bookkeepingOf, finalizersWith, releaseBookkeeping } from "./deletion.ts";
@@ -21,7 +23,8 @@ import {
   podObservation,
   statefulSetFacts,
 } from "./observe.ts";
-import { type MigrationPlan, type MigrationSpecView, planMigration } from "./plan.ts";
+import { outlineMigration } from "./outline.ts";
+import { type MigrationPlan, planMigration, resolveBatches } from "./plan.ts";
 
 /** Read-only access to an informer cache. */
 export interface Cache<T> {
@@ -37,6 +40,14 @@ export interface ClusterCaches {
   statefulSets: Cache<k8s.V1StatefulSet>;
   daemonSets: Cache<k8s.V1DaemonSet>;
   webhooks: Cache<k8s.V1MutatingWebhookConfiguration>;
+  /** Mesh policy objects for the preflight; empty when their CRDs are not installed. */
+  policies?: {
+    peerAuthentications: Cache<k8s.KubernetesObject>;
+    istioAuthorizationPolicies: Cache<k8s.KubernetesObject>;
+    linkerdServers: Cache<k8s.KubernetesObject>;
+    linkerdAuthorizationPolicies: Cache<k8s.KubernetesObject>;
+    meshTLSAuthentications: Cache<k8s.KubernetesObject>;
+  };
 }
 
 export interface MeshMigrationObject extends k8s.KubernetesObject {
@@ -44,6 +55,7 @@ export interface MeshMigrationObject extends k8s.KubernetesObject {
   status?: {
     conditions?: Condition[];
     namespaces?: Array<{ name: string; phase: string }>;
+    warnings?: MigrationWarning[];
     [key: string]: unknown;
   };
 }
@@ -98,7 +110,7 @@ export class MigrationReconciler {
       await this.#publishInvalid(migration, parsed.errors, generation, now);
       return {};
     }
-    const spec = parsed.spec as MigrationSpecView & { dryRun?: boolean };
+    const spec = parsed.spec;
 
     const namespaces = new Map<string, NamespaceFacts>(
       caches.namespaces.list().map((ns) => [ns.metadata?.name ?? "", namespaceFacts(ns)]),
@@ -116,6 +128,32 @@ export class MigrationReconciler {
       driverFor(spec.source.mesh).controlPlane(spec.source),
       lookup,
     );
+    const workloadsIn = (ns: string) => [
+      ...caches.deployments.list(ns).map(deploymentFacts),
+      ...caches.statefulSets.list(ns).map(statefulSetFacts),
+      ...caches.daemonSets.list(ns).map(daemonSetFacts),
+    ];
+    const podsIn = (ns: string) => caches.pods.list(ns).map(podObservation);
+    const policies = caches.policies;
+    const warnings = preflightWarnings({
+      source: spec.source,
+      target: spec.target,
+      batches: resolveBatches(spec, namespaces),
+      namespaces,
+      workloadsIn: (ns) => [
+        ...caches.deployments.list(ns).map((w) => preflightWorkloadOf("Deployment", w)),
+        ...caches.statefulSets.list(ns).map((w) => preflightWorkloadOf("StatefulSet", w)),
+        ...caches.daemonSets.list(ns).map((w) => preflightWorkloadOf("DaemonSet", w)),
+      ],
+      policies: {
+        peerAuthentications: policies?.peerAuthentications.list() ?? [],
+        istioAuthorizationPolicies: policies?.istioAuthorizationPolicies.list() ?? [],
+        linkerdServers: policies?.linkerdServers.list() ?? [],
+        linkerdAuthorizationPolicies: policies?.linkerdAuthorizationPolicies.list() ?? [],
+        meshTLSAuthentications: policies?.meshTLSAuthentications.list() ?? [],
+      },
+      webhooks: caches.webhooks.list(),
+    });
     const plan = planMigration({
       name,
       generation,
@@ -125,20 +163,41 @@ export class MigrationReconciler {
         (migration.status?.namespaces ?? []).map((ns) => [ns.name, ns.phase] as const),
       ),
       namespaces,
-      workloadsIn: (ns) => [
-        ...caches.deployments.list(ns).map(deploymentFacts),
-        ...caches.statefulSets.list(ns).map(statefulSetFacts),
-        ...caches.daemonSets.list(ns).map(daemonSetFacts),
-      ],
-      podsIn: (ns) => caches.pods.list(ns).map(podObservation),
+      workloadsIn,
+      podsIn,
       targetControlPlane,
       sourceControlPlane,
+      warnings,
       now,
     });
+    const warningEvents = newWarnings(migration.status?.warnings, warnings).map((w) => ({
+      type: "Warning" as const,
+      reason: w.code,
+      message: `${w.namespace ? `Namespace ${w.namespace}: ` : ""}${w.message}`,
+    }));
+
+    if (spec.dryRun) {
+      // Only compute and publish the whole plan: nothing in the cluster changes.
+      const outline = outlineMigration({
+        migration: name,
+        spec,
+        namespaces,
+        workloadsIn,
+        podsIn,
+        targetControlPlane,
+        warnings,
+      });
+      await this.#publishStatus(
+        migration,
+        dryRunStatus(plan.status, outline, warnings, migration.status?.conditions, generation, now),
+      );
+      for (const event of warningEvents) await this.#deps.events.record(target, event);
+      return { requeueAfterMs: 30_000 };
+    }
 
     // Status first: it reports what was observed; the actions' own Events tell what changed next.
-    await this.#publishStatus(migration, { ...plan.status });
-    for (const event of plan.events) await this.#deps.events.record(target, event);
+    await this.#publishStatus(migration, { ...plan.status, warnings, plan: null });
+    for (const event of [...warningEvents, ...plan.events]) await this.#deps.events.record(target, event);
     for (const action of plan.actions) {
       log.info({ migration: name, action: action.type, namespace: action.namespace }, action.event.message);
       await executeAction(this.#deps.clients, action);
@@ -236,7 +295,7 @@ export class MigrationReconciler {
 
 /** Optional fields absent from the new status become null, so the merge patch removes them. */
 function withNulls(status: Record<string, unknown>): Record<string, unknown> {
-  const keys = ["currentBatch"] as const;
+  const keys = ["currentBatch", "plan"] as const;
   const out: Record<string, unknown> = { ...status };
   for (const key of keys) if (out[key] === undefined) out[key] = null;
   return out;
@@ -259,4 +318,42 @@ function sortDeep(value: unknown): Record<string, unknown> {
     );
   }
   return value as Record<string, unknown>;
+}
+
+/** Warnings not published before (by code and namespace): each gets one Event. */
+function newWarnings(
+  previous: readonly MigrationWarning[] | undefined,
+  current: readonly MigrationWarning[],
+): MigrationWarning[] {
+  const key = (w: MigrationWarning) => `${w.code}/${w.namespace ?? ""}`;
+  const seen = new Set((previous ?? []).map(key));
+  return current.filter((w) => !seen.has(key(w)));
+}
+
+/** Status for spec.dryRun: the plan and the warnings, phase Planning, and conditions that say so. */
+function dryRunStatus(
+  status: MigrationPlan["status"],
+  outline: unknown,
+  warnings: readonly MigrationWarning[],
+  previous: readonly Condition[] | undefined,
+  generation: number,
+  now: Date,
+): Record<string, unknown> {
+  const message =
+    "spec.dryRun is true: the whole plan is in status.plan (and status.warnings); nothing in the cluster was " +
+    "changed. Set spec.dryRun: false to carry it out.";
+  const replaced = new Set(["Ready", "Progressing"]);
+  const conditions = [
+    ...mergeConditions(
+      previous,
+      [
+        { type: "Ready", status: "False", reason: "DryRun", message },
+        { type: "Progressing", status: "False", reason: "DryRun", message },
+      ],
+      generation,
+      now,
+    ),
+    ...status.conditions.filter((c) => !replaced.has(c.type)),
+  ];
+  return { ...status, phase: "Planning", conditions, plan: outline, warnings };
 }
