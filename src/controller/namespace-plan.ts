@@ -77,6 +77,32 @@ export interface NamespacePlan {
 
 const NONE: MeshRef = { mesh: "none" };
 
+/** What every namespace plan reports about its pods, whatever the step. */
+export function observeNamespacePods(
+  pods: readonly PodObservation[],
+  workloadCount: number,
+  source: MeshRef,
+  target: MeshRef,
+) {
+  const live = pods.filter((p) => p.phase !== "Succeeded" && p.phase !== "Failed");
+  const managed = live.filter((p) => p.owner !== undefined);
+  const doubleMeshedPods = live.filter((p) => isDoubleMeshed(p)).map((p) => p.metadata.name);
+  const counts: PodCounts = {
+    target: managed.filter((p) => podOnMesh(p, target)).length,
+    source: managed.filter((p) => source.mesh !== "none" && podOnMesh(p, source)).length,
+    unmeshed: managed.filter((p) => meshesOfPod(p).length === 0).length,
+    doubleMeshed: doubleMeshedPods.length,
+  };
+  const base = {
+    actions: [] as Action[],
+    workloads: { total: workloadCount, restarted: 0, ready: 0 },
+    pods: counts,
+    doubleMeshedPods,
+    unmanagedPods: live.filter((p) => p.unmanaged).map((p) => p.metadata.name),
+  };
+  return { base, managed };
+}
+
 /**
  * Whether the namespace must first leave the source (and its pods be restarted out of it) before
  * it may enroll in the target: a mesh that enrolls running pods without a restart (ambient) would
@@ -106,22 +132,7 @@ function templateOriginalFor(change: MarkerChange, template: Markers): TemplateO
 
 export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
   const { migration, source, target, ns, now } = input;
-  const live = input.pods.filter((p) => p.phase !== "Succeeded" && p.phase !== "Failed");
-  const managed = live.filter((p) => p.owner !== undefined);
-  const doubleMeshedPods = live.filter((p) => isDoubleMeshed(p)).map((p) => p.metadata.name);
-  const counts: PodCounts = {
-    target: managed.filter((p) => podOnMesh(p, target)).length,
-    source: managed.filter((p) => source.mesh !== "none" && podOnMesh(p, source)).length,
-    unmeshed: managed.filter((p) => meshesOfPod(p).length === 0).length,
-    doubleMeshed: doubleMeshedPods.length,
-  };
-  const base = {
-    actions: [] as Action[],
-    workloads: { total: input.workloads.length, restarted: 0, ready: 0 },
-    pods: counts,
-    doubleMeshedPods,
-    unmanagedPods: live.filter((p) => p.unmanaged).map((p) => p.metadata.name),
-  };
+  const { base, managed } = observeNamespacePods(input.pods, input.workloads.length, source, target);
   const cpProblem = (): Problem => ({
     reason: "TargetControlPlaneNotReady",
     message:

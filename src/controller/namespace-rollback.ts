@@ -6,8 +6,6 @@ import type { MarkerChange, Markers, MeshRef } from "../meshes/driver.ts";
 import { applyChange, isNoChange, noChange } from "../meshes/markers.ts";
 import {
   allNamespaceMarkerKeys,
-  isDoubleMeshed,
-  meshesOfPod,
   namespaceSwitch,
   podOnMesh,
   rewriteTemplateOptIns,
@@ -22,7 +20,12 @@ import {
   type TemplateOriginal,
 } from "./bookkeeping.ts";
 import type { ControlPlaneFacts, WorkloadFacts } from "./facts.ts";
-import { mustDrainBeforeEnrolling, type NamespacePlan, type NamespacePlanInput } from "./namespace-plan.ts";
+import {
+  mustDrainBeforeEnrolling,
+  type NamespacePlan,
+  type NamespacePlanInput,
+  observeNamespacePods,
+} from "./namespace-plan.ts";
 import { describeMesh, planRestarts, type TemplateChange } from "./restarts.ts";
 
 const NONE: MeshRef = { mesh: "none" };
@@ -94,21 +97,7 @@ export function templateRestore(
 
 export function planNamespaceRollback(input: NamespaceRollbackInput): NamespacePlan {
   const { migration, source, target, ns, now } = input;
-  const live = input.pods.filter((p) => p.phase !== "Succeeded" && p.phase !== "Failed");
-  const managed = live.filter((p) => p.owner !== undefined);
-  const doubleMeshedPods = live.filter((p) => isDoubleMeshed(p)).map((p) => p.metadata.name);
-  const base = {
-    actions: [] as NamespacePlan["actions"],
-    workloads: { total: input.workloads.length, restarted: 0, ready: 0 },
-    pods: {
-      target: managed.filter((p) => podOnMesh(p, target)).length,
-      source: managed.filter((p) => source.mesh !== "none" && podOnMesh(p, source)).length,
-      unmeshed: managed.filter((p) => meshesOfPod(p).length === 0).length,
-      doubleMeshed: doubleMeshedPods.length,
-    },
-    doubleMeshedPods,
-    unmanagedPods: live.filter((p) => p.unmanaged).map((p) => p.metadata.name),
-  };
+  const { base, managed } = observeNamespacePods(input.pods, input.workloads.length, source, target);
 
   if (ns.markers.annotations[OWNER_ANNOTATION] !== migration) {
     return { ...base, phase: "RolledBack", message: "never changed by this migration: nothing to undo" };
