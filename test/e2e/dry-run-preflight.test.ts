@@ -88,7 +88,8 @@ describe("dry run and preflight", () => {
     const planned = await waitForMigration(clients, name, (m) => m.status?.phase === "Planning", "Planning");
     expect(condition(planned, "Ready")).toMatchObject({ status: "False", reason: "DryRun" });
     expect(condition(planned, "Ready")?.message).toContain("nothing in the cluster was changed");
-    const plan = (planned.status as { plan?: { batches?: Array<{ namespaces: Array<{ name: string }> }> } }).plan;
+    const plan = (planned.status as { plan?: { batches?: Array<{ namespaces: Array<{ name: string }> }> } })
+      .plan;
     expect(plan?.batches?.flatMap((b) => b.namespaces.map((n) => n.name))).toEqual([ns]);
     expect(JSON.stringify(plan)).toContain("linkerd.io/inject");
     expect(JSON.stringify(plan)).toContain("web");
