@@ -2,47 +2,30 @@
 // and changes nothing; a blocking cross-mesh warning holds the migration, as a
 // condition and an Event, until it is resolved or acknowledged.
 import { resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAppNamespace, waitForAppsOn } from "../support/apps.ts";
-import { installCrd } from "../support/crd.ts";
-import { e2eClients, uniqueName } from "../support/kube.ts";
+import { describe, expect, it } from "vitest";
+import { waitForAppsOn } from "../support/apps.ts";
 import { kubectl } from "../support/kubectl.ts";
 import {
   applyMigration,
   condition,
-  deleteMigration,
   eventsOf,
   getMigration,
   kubectlWaitReady,
   waitForMigration,
 } from "../support/migrations.ts";
-import { type OperatorProcess, startOperator } from "../support/operator.ts";
+import { migrationSuite } from "../support/suite.ts";
 import { waitFor } from "../support/wait.ts";
 
 const POLICY_CRDS = resolve(import.meta.dirname, "../fixtures/policy-crds");
-const clients = e2eClients();
-const createdNamespaces: string[] = [];
-const createdMigrations: string[] = [];
-let operator: OperatorProcess;
-
-async function appNamespace(prefix: string, labels: Record<string, string>) {
-  const name = uniqueName(prefix);
-  createdNamespaces.push(name);
-  await createAppNamespace(clients, name, { labels, deploymentOnly: true });
-  return name;
-}
-
-async function patchSpec(name: string, spec: Record<string, unknown>) {
-  const result = await kubectl([
-    "patch",
-    "meshmigration",
-    name,
-    "--type=merge",
-    "-p",
-    JSON.stringify({ spec }),
-  ]);
-  if (result.code !== 0) throw new Error(result.stderr);
-}
+const suite = migrationSuite({
+  before: async () => {
+    const crds = await kubectl(["apply", "--server-side", "-f", POLICY_CRDS]);
+    if (crds.code !== 0) throw new Error(crds.stderr);
+  },
+});
+const { clients, migrationName, patchSpec } = suite;
+const appNamespace = (prefix: string, labels: Record<string, string>) =>
+  suite.appNamespace(prefix, { labels, deploymentOnly: true });
 
 /** resourceVersion of every object a migration could touch in these namespaces. */
 async function versions(namespaces: string[]): Promise<Record<string, string>> {
@@ -59,26 +42,12 @@ async function versions(namespaces: string[]): Promise<Record<string, string>> {
   return out;
 }
 
-beforeAll(async () => {
-  await installCrd();
-  const crds = await kubectl(["apply", "--server-side", "-f", POLICY_CRDS]);
-  if (crds.code !== 0) throw new Error(crds.stderr);
-  operator = await startOperator();
-});
-
-afterAll(async () => {
-  for (const name of createdMigrations) await deleteMigration(name);
-  await operator?.stop();
-  for (const name of createdNamespaces) await clients.core.deleteNamespace({ name }).catch(() => undefined);
-});
-
 describe("dry run and preflight", () => {
   it("publishes the whole plan for dryRun: true and changes nothing; turning it off carries it out", async () => {
     const ns = await appNamespace("dry", { "istio-injection": "enabled" });
     await waitForAppsOn(clients, ns, "istio", 3);
     const before = await versions([ns]);
-    const name = uniqueName("dry-run");
-    createdMigrations.push(name);
+    const name = migrationName("dry-run");
     await applyMigration(name, {
       source: { mesh: "istio" },
       target: { mesh: "linkerd" },
@@ -118,8 +87,7 @@ describe("dry run and preflight", () => {
       },
     });
     const before = await versions([moving]);
-    const name = uniqueName("strict");
-    createdMigrations.push(name);
+    const name = migrationName("strict");
     await applyMigration(name, {
       source: { mesh: "istio" },
       target: { mesh: "linkerd" },

@@ -2,10 +2,9 @@
 // and DaemonSet rollouts (kwok), the emulated Istio and Linkerd injectors, and
 // the operator running as a process. Everything is checked from what a user sees:
 // pods, namespaces, status, conditions and Events.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { setInjectorUp } from "../emulators/control.ts";
 import {
-  createAppNamespace,
   livePods,
   meshOf,
   namespaceMetadata,
@@ -13,48 +12,19 @@ import {
   UNRELATED_LABELS,
   waitForAppsOn,
 } from "../support/apps.ts";
-import { installCrd } from "../support/crd.ts";
-import { e2eClients, uniqueName } from "../support/kube.ts";
+import { uniqueName } from "../support/kube.ts";
 import { kubectl } from "../support/kubectl.ts";
 import {
   applyMigration,
   condition,
-  deleteMigration,
   eventsOf,
   getMigration,
   kubectlWaitReady,
   waitForMigration,
 } from "../support/migrations.ts";
-import { type OperatorProcess, startOperator } from "../support/operator.ts";
+import { migrationSuite } from "../support/suite.ts";
 
-const clients = e2eClients();
-const createdNamespaces: string[] = [];
-const createdMigrations: string[] = [];
-let operator: OperatorProcess;
-
-async function appNamespace(prefix: string, options: Parameters<typeof createAppNamespace>[2] = {}) {
-  const name = uniqueName(prefix);
-  createdNamespaces.push(name);
-  await createAppNamespace(clients, name, options);
-  return name;
-}
-
-function migrationName(prefix: string) {
-  const name = uniqueName(prefix);
-  createdMigrations.push(name);
-  return name;
-}
-
-beforeAll(async () => {
-  await installCrd();
-  operator = await startOperator();
-});
-
-afterAll(async () => {
-  for (const name of createdMigrations) await deleteMigration(name);
-  await operator?.stop();
-  for (const name of createdNamespaces) await clients.core.deleteNamespace({ name }).catch(() => undefined);
-});
+const { clients, appNamespace, migrationName } = migrationSuite();
 
 describe("forward migration", () => {
   it("moves Istio sidecar namespaces to Linkerd batch by batch, verified from every pod", async () => {

@@ -1,9 +1,7 @@
 // Stopping, stepping and undoing a migration by editing its spec: pause,
 // stopAfterBatch, and rollback, checked from the cluster a user would inspect.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAppNamespace, livePods, meshOf, namespaceMetadata, waitForAppsOn } from "../support/apps.ts";
-import { installCrd } from "../support/crd.ts";
-import { e2eClients, uniqueName } from "../support/kube.ts";
+import { describe, expect, it } from "vitest";
+import { livePods, meshOf, namespaceMetadata, waitForAppsOn } from "../support/apps.ts";
 import { kubectl } from "../support/kubectl.ts";
 import {
   applyMigration,
@@ -14,48 +12,11 @@ import {
   kubectlWaitReady,
   waitForMigration,
 } from "../support/migrations.ts";
-import { type OperatorProcess, startOperator } from "../support/operator.ts";
+import { migrationSuite } from "../support/suite.ts";
 
-const clients = e2eClients();
-const createdNamespaces: string[] = [];
-const createdMigrations: string[] = [];
-let operator: OperatorProcess;
-
-async function appNamespace(prefix: string, options: Parameters<typeof createAppNamespace>[2] = {}) {
-  const name = uniqueName(prefix);
-  createdNamespaces.push(name);
-  await createAppNamespace(clients, name, { deploymentOnly: true, ...options });
-  return name;
-}
-
-function migrationName(prefix: string) {
-  const name = uniqueName(prefix);
-  createdMigrations.push(name);
-  return name;
-}
-
-async function patchSpec(name: string, spec: Record<string, unknown>) {
-  const result = await kubectl([
-    "patch",
-    "meshmigration",
-    name,
-    "--type=merge",
-    "-p",
-    JSON.stringify({ spec }),
-  ]);
-  if (result.code !== 0) throw new Error(result.stderr);
-}
-
-beforeAll(async () => {
-  await installCrd();
-  operator = await startOperator();
-});
-
-afterAll(async () => {
-  for (const name of createdMigrations) await deleteMigration(name);
-  await operator?.stop();
-  for (const name of createdNamespaces) await clients.core.deleteNamespace({ name }).catch(() => undefined);
-});
+const { clients, appNamespace: createNamespace, migrationName, patchSpec } = migrationSuite();
+const appNamespace = (prefix: string, options: Parameters<typeof createNamespace>[1] = {}) =>
+  createNamespace(prefix, { deploymentOnly: true, ...options });
 
 describe("pause, gates and rollback", () => {
   it("holds at stopAfterBatch, advances when the gate moves, and pauses without starting anything new", async () => {
