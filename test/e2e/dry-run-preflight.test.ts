@@ -3,7 +3,7 @@
 // condition and an Event, until it is resolved or acknowledged.
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { waitForAppsOn } from "../support/apps.ts";
+import { waitForAppsOn, waitForSettled } from "../support/apps.ts";
 import { kubectl } from "../support/kubectl.ts";
 import {
   applyMigration,
@@ -46,6 +46,7 @@ describe("dry run and preflight", () => {
   it("publishes the whole plan for dryRun: true and changes nothing; turning it off carries it out", async () => {
     const ns = await appNamespace("dry", { "istio-injection": "enabled" });
     await waitForAppsOn(clients, ns, "istio", 3);
+    await waitForSettled(clients, ns);
     const before = await versions([ns]);
     const name = migrationName("dry-run");
     await applyMigration(name, {
@@ -86,6 +87,7 @@ describe("dry run and preflight", () => {
         spec: { mtls: { mode: "STRICT" } },
       },
     });
+    await waitForSettled(clients, moving);
     const before = await versions([moving]);
     const name = migrationName("strict");
     await applyMigration(name, {

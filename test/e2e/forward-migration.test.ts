@@ -11,6 +11,7 @@ import {
   UNRELATED_ANNOTATIONS,
   UNRELATED_LABELS,
   waitForAppsOn,
+  waitForSettled,
 } from "../support/apps.ts";
 import { uniqueName } from "../support/kube.ts";
 import { kubectl } from "../support/kubectl.ts";
@@ -202,6 +203,7 @@ describe("forward migration", () => {
       deploymentTemplate: { annotations: { "sidecar.istio.io/inject": "true" } },
     });
     await waitForAppsOn(clients, ns, "istio", 3);
+    await waitForSettled(clients, ns);
     const before = await namespaceMetadata(clients, ns);
     const webBefore = await clients.apps.readNamespacedDeployment({ name: "web", namespace: ns });
     const name = migrationName("overrides-fail");

@@ -118,3 +118,25 @@ export async function namespaceMetadata(clients: E2eClients, name: string) {
   const ns = await clients.core.readNamespace({ name });
   return { labels: ns.metadata?.labels ?? {}, annotations: ns.metadata?.annotations ?? {} };
 }
+
+/**
+ * Waits until every Deployment of the namespace has finished reporting its rollout, so nothing
+ * but the code under test changes its objects afterwards (for resourceVersion comparisons).
+ */
+export async function waitForSettled(clients: E2eClients, namespace: string): Promise<void> {
+  await waitFor(
+    async () => {
+      const list = await clients.apps.listNamespacedDeployment({ namespace });
+      return list.items.every((d) => {
+        const s = d.status;
+        const replicas = d.spec?.replicas ?? 1;
+        return (
+          (s?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
+          (s?.availableReplicas ?? 0) === replicas &&
+          s?.conditions?.find((c) => c.type === "Progressing")?.reason === "NewReplicaSetAvailable"
+        );
+      });
+    },
+    { description: `deployments in ${namespace} to settle` },
+  );
+}
