@@ -32,6 +32,7 @@ import {
   meshMarkersOf,
   ORIGINAL_ANNOTATION,
   OWNER_ANNOTATION,
+  OWNER_LABEL,
 } from "./bookkeeping.ts";
 import type { ControlPlaneFacts, NamespaceFacts, PodObservation, WorkloadFacts } from "./facts.ts";
 import { mustDrainBeforeEnrolling } from "./namespace-plan.ts";
@@ -114,8 +115,10 @@ function namespaceChanges(
     decodeOriginal(ns.markers.annotations[ORIGINAL_ANNOTATION]) !== undefined;
   if (!recorded) {
     changes.push({
-      step: "first, record the namespace's original mesh markers and its owner, for rollback",
-      labels: [],
+      step:
+        "first, record the namespace's original mesh markers and its owner, for rollback (the owner label " +
+        "also puts the namespace under the double-mesh guard)",
+      labels: [`${OWNER_LABEL}=${input.migration ?? "<migration name>"}`],
       annotations: [
         `${OWNER_ANNOTATION}=${input.migration ?? "<migration name>"}`,
         `${ORIGINAL_ANNOTATION}=${encodeOriginal(meshMarkersOf(ns.markers))}`,
