@@ -238,7 +238,10 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
         }
       }
 
-      let inFlight = batch.namespaces.filter((ns) => ownedByUs(ns)).length;
+      // Namespaces this migration has started and not yet verified hold a slot; migrated ones free it.
+      let inFlight = batch.namespaces.filter(
+        (ns) => ownedByUs(ns) && planFor(ns, false)?.phase !== "Migrated",
+      ).length;
       for (const ns of batch.namespaces) {
         const owned = ownedByUs(ns);
         const mayStart =
@@ -250,7 +253,6 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
         if (plan && plan.phase !== "Migrated" && !owned && plan.actions.length > 0) inFlight++;
         if (plan?.problem) problems.push({ ...plan.problem, namespace: ns });
       }
-      // Migrated namespaces free their slot: count only the ones still moving.
       if (complete()) {
         completed++;
         continue;

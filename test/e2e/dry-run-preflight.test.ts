@@ -114,5 +114,13 @@ describe("dry run and preflight", () => {
     await kubectlWaitReady(name);
     const done = await getMigration(clients, name);
     expect(JSON.stringify((done.status as { warnings?: unknown }).warnings)).toContain("IstioStrictMTLS");
+    // Other suites share the cluster: a STRICT policy left behind would block their migrations.
+    await clients.custom.deleteNamespacedCustomObject({
+      group: "security.istio.io",
+      version: "v1",
+      plural: "peerauthentications",
+      namespace: staying,
+      name: "strict",
+    });
   });
 });

@@ -62,6 +62,15 @@ describe("migration plan", () => {
     expect(plan.status.currentBatch).toBe("canary");
   });
 
+  it("starts the next namespace of a batch once the one before it is migrated", () => {
+    const plan = planMigration(
+      input([migrated("a"), namespace("c", { "istio-injection": "enabled" })], {
+        batches: [{ name: "canary", namespaces: ["a", "c"] }],
+      }),
+    );
+    expect(plan.actions.map((a) => [a.type, a.namespace])).toEqual([["RecordOriginal", "c"]]);
+  });
+
   it("holds at the gate with Ready=True and names the edit that advances", () => {
     const plan = planMigration(
       input([migrated("a"), namespace("b", { team: "pay" })], { stopAfterBatch: "canary" }),
