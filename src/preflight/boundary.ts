@@ -45,8 +45,10 @@ export function movingNamespaces(input: PreflightInput): Array<{ name: string; b
 }
 
 function enrolledOn(side: Side, input: PreflightInput, name: string): boolean {
-  const markers = input.namespaces.get(name)?.markers;
-  return markers !== undefined && namespaceMeshes(markers).some((mesh) => sideOf(mesh) === side);
+  const ns = input.namespaces.get(name);
+  // A namespace being deleted calls no one for long: it is not a side of the boundary.
+  if (ns === undefined || ns.terminating === true) return false;
+  return namespaceMeshes(ns.markers).some((mesh) => sideOf(mesh) === side);
 }
 
 /**

@@ -45,7 +45,7 @@ export interface PreflightInput {
   /** The resolved batches in order (see resolveBatches in controller/plan.ts). */
   batches: ReadonlyArray<{ name: string; namespaces: readonly string[] }>;
   /** Every namespace in the cluster, by name (NamespaceFacts fits). */
-  namespaces: ReadonlyMap<string, { markers: Markers }>;
+  namespaces: ReadonlyMap<string, { markers: Markers; terminating?: boolean | undefined }>;
   /** The workloads of one namespace. */
   workloadsIn: (namespace: string) => readonly PreflightWorkload[];
   policies: PolicyObjects;
