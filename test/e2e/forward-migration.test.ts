@@ -282,4 +282,35 @@ describe("forward migration", () => {
     expect(blocked.status?.phase).toBe("Pending");
     expect(await namespaceMetadata(clients, existing)).toEqual(before);
   });
+
+  it("never lets a second MeshMigration act on a namespace another one owns", async () => {
+    const ns = await appNamespace("owned", {
+      labels: { "istio-injection": "enabled" },
+      deploymentOnly: true,
+    });
+    await waitForAppsOn(clients, ns, "istio", 3);
+    const first = migrationName("first-owner");
+    await applyMigration(first, {
+      source: { mesh: "istio" },
+      target: { mesh: "linkerd" },
+      batches: [{ name: "all", namespaces: [ns] }],
+    });
+    await kubectlWaitReady(first);
+    const before = await namespaceMetadata(clients, ns);
+
+    const second = migrationName("second-owner");
+    await applyMigration(second, {
+      source: { mesh: "linkerd" },
+      target: { mesh: "istio" },
+      batches: [{ name: "all", namespaces: [ns] }],
+    });
+    const refused = await waitForMigration(
+      clients,
+      second,
+      (m) => condition(m, "Degraded")?.reason === "NamespaceOwnedByAnotherMigration",
+      "Degraded NamespaceOwnedByAnotherMigration",
+    );
+    expect(condition(refused, "Degraded")?.message).toContain(ns);
+    expect(await namespaceMetadata(clients, ns)).toEqual(before);
+  });
 });
