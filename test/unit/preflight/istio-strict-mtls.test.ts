@@ -43,6 +43,20 @@ describe("IstioStrictMTLS when namespaces leave Istio", () => {
     expect(warning?.message).not.toContain("tools");
   });
 
+  it("does not count a namespace being deleted as one that stays in Istio", () => {
+    const input = preflightInput(
+      leavingIstio({
+        policies: {
+          peerAuthentications: [peerAuthentication("billing", "strict", { mtls: { mode: "STRICT" } })],
+        },
+      }),
+    );
+    const namespaces = new Map(input.namespaces);
+    namespaces.set("billing", { markers: ISTIO_NS, terminating: true });
+    expect(istioStrictMtlsWarnings({ ...input, namespaces })).toEqual([]);
+    expect(istioStrictMtlsWarnings(input)).toHaveLength(1);
+  });
+
   it("lets a namespace's own PERMISSIVE policy win over mesh-wide STRICT", () => {
     const warnings = istioStrictMtlsWarnings(
       preflightInput(
