@@ -1,9 +1,10 @@
 // Carries out a plan's actions: each one a JSON merge patch of only the keys the
 // operator owns, with the resourceVersion the plan was computed from, so a plan
 // made from a stale cache fails with a conflict instead of acting twice.
-import * as k8s from "@kubernetes/client-node";
+import type * as k8s from "@kubernetes/client-node";
 import { FIELD_MANAGER } from "../api/constants.ts";
 import type { MarkerChange } from "../meshes/driver.ts";
+import { mergePatchOptions } from "../runtime/patch.ts";
 import type { Action, RestartWorkloadAction } from "./actions.ts";
 import {
   encodeOriginal,
@@ -19,7 +20,7 @@ export class StaleReadError extends Error {
   override name = "StaleReadError";
 }
 
-export const MERGE_PATCH = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
+export const MERGE_PATCH = mergePatchOptions();
 
 /** A merge-patch map: values to set, null to remove (removals never clobber a value we set). */
 export function mergeMap(

@@ -13,7 +13,7 @@ import { mergeConditions, newlyRaised } from "./conditions.ts";
 import { bookkeepingOf, finalizersWith, releaseBookkeeping } from "./deletion.ts";
 import type { EventRecorder } from "./events.ts";
 import { type ExecutorClients, executeAction, MERGE_PATCH } from "./executor.ts";
-import type { NamespaceFacts } from "./facts.ts";
+import type { NamespaceFacts, WorkloadFacts } from "./facts.ts";
 import type { FaultHook } from "./fault-injection.ts";
 import {
   controlPlaneFacts,
@@ -128,11 +128,7 @@ export class MigrationReconciler {
       driverFor(spec.source.mesh).controlPlane(spec.source),
       lookup,
     );
-    const workloadsIn = (ns: string) => [
-      ...caches.deployments.list(ns).map(deploymentFacts),
-      ...caches.statefulSets.list(ns).map(statefulSetFacts),
-      ...caches.daemonSets.list(ns).map(daemonSetFacts),
-    ];
+    const workloadsIn = (ns: string) => this.#workloadsIn(ns);
     const podsIn = (ns: string) => caches.pods.list(ns).map(podObservation);
     const policies = caches.policies;
     const warnings = preflightWarnings({
@@ -209,6 +205,16 @@ export class MigrationReconciler {
     return { requeueAfterMs: plan.actions.length > 0 ? 1000 : plan.requeueAfterMs };
   }
 
+  /** The Deployments, StatefulSets and DaemonSets of a namespace, as planner facts. */
+  #workloadsIn(namespace: string): WorkloadFacts[] {
+    const { caches } = this.#deps;
+    return [
+      ...caches.deployments.list(namespace).map(deploymentFacts),
+      ...caches.statefulSets.list(namespace).map(statefulSetFacts),
+      ...caches.daemonSets.list(namespace).map(daemonSetFacts),
+    ];
+  }
+
   async #finalize(migration: MeshMigrationObject): Promise<void> {
     const { caches } = this.#deps;
     const name = migration.metadata?.name ?? "";
@@ -221,11 +227,7 @@ export class MigrationReconciler {
         labels: ns.metadata?.labels ?? {},
         annotations: ns.metadata?.annotations ?? {},
       })),
-      (ns) => [
-        ...caches.deployments.list(ns).map(deploymentFacts),
-        ...caches.statefulSets.list(ns).map(statefulSetFacts),
-        ...caches.daemonSets.list(ns).map(daemonSetFacts),
-      ],
+      (ns) => this.#workloadsIn(ns),
     );
     await releaseBookkeeping(this.#deps.clients, target);
     this.#deps.log.info(
