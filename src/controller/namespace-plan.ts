@@ -273,6 +273,8 @@ export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
     pods: managed,
     now,
     rolloutTimeoutMs: input.rolloutTimeoutMs,
+    maxConcurrentRollouts: input.maxConcurrentRollouts,
+    mayStart: input.mayStart,
     templateChangeFor: (w) => {
       if (input.workloadOverrides !== "Rewrite") return undefined;
       const change = rewriteTemplateOptIns(source, target, w.template).changes;
@@ -286,8 +288,7 @@ export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
       };
     },
   });
-  const { rolling, restarted, ready, timedOut, failedVerification, deadline, unverified } = restarts;
-  const toStart = restarts.toStart;
+  const { rolling, restarted, ready, timedOut, failedVerification, unverified, toStart } = restarts;
   const rolloutTimeoutText = `${Math.round(input.rolloutTimeoutMs / 1000)}s`;
 
   const workloads = { total: input.workloads.length, restarted, ready };
@@ -334,8 +335,7 @@ export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
       message: "target control plane not ready",
     };
   }
-  const room = input.mayStart ? Math.max(0, input.maxConcurrentRollouts - rolling) : 0;
-  const actions = toStart.slice(0, room);
+  const actions = restarts.startNow;
   if (unverified.length === 0 && stage === target) {
     return {
       ...base,
@@ -352,9 +352,9 @@ export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
     phase,
     message:
       phase === "Restarting"
-        ? `${rolling} rollout(s) in progress, ${toStart.length - actions.length + (actions.length > 0 ? 0 : 0)} waiting` +
+        ? `${rolling} rollout(s) in progress, ${toStart.length - actions.length} waiting` +
           (input.mayStart ? "" : " (paused: nothing new starts)")
         : `waiting for pods of ${unverified.join(", ")} to show ${describeMesh(stage)}`,
-    recheckAfterMs: deadline !== undefined ? Math.max(1000, deadline - now + 500) : undefined,
+    recheckAfterMs: restarts.recheckAfterMs,
   };
 }

@@ -186,6 +186,8 @@ export function planNamespaceRollback(input: NamespaceRollbackInput): NamespaceP
     pods: managed,
     now,
     rolloutTimeoutMs: input.rolloutTimeoutMs,
+    maxConcurrentRollouts: input.maxConcurrentRollouts,
+    mayStart: input.mayStart,
     templateChangeFor: (w: WorkloadFacts): TemplateChange | undefined => {
       const record = decodeTemplateOriginal(w.annotations[TEMPLATE_ORIGINAL_ANNOTATION]);
       if (!record) return undefined;
@@ -221,8 +223,7 @@ export function planNamespaceRollback(input: NamespaceRollbackInput): NamespaceP
       message: "source control plane not ready",
     };
   }
-  const room = input.mayStart ? Math.max(0, input.maxConcurrentRollouts - restarts.rolling) : 0;
-  const actions = restarts.toStart.slice(0, room);
+  const actions = restarts.startNow;
   if (restarts.unverified.length === 0 && stage === source) {
     return {
       ...base,
@@ -240,7 +241,6 @@ export function planNamespaceRollback(input: NamespaceRollbackInput): NamespaceP
       restarts.rolling > 0 || restarts.toStart.length > 0
         ? `${restarts.rolling} rollout(s) in progress`
         : `waiting for pods of ${restarts.unverified.join(", ")} to show ${describeMesh(stage)}`,
-    recheckAfterMs:
-      restarts.deadline !== undefined ? Math.max(1000, restarts.deadline - now + 500) : undefined,
+    recheckAfterMs: restarts.recheckAfterMs,
   };
 }

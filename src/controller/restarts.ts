@@ -52,12 +52,18 @@ export interface RestartPlanInput {
   pods: readonly PodObservation[];
   now: number;
   rolloutTimeoutMs: number;
+  maxConcurrentRollouts: number;
+  /** False while paused or halted: no restart starts; rollouts already running settle. */
+  mayStart: boolean;
   /** The pod-template change to apply with the restart, if any. */
   templateChangeFor: (w: WorkloadFacts) => TemplateChange | undefined;
 }
 
 export interface RestartPlan {
+  /** Every restart that is due, whether or not it may start now. */
   toStart: RestartWorkloadAction[];
+  /** The ones that start now: within maxConcurrentRollouts, and only when starting is allowed. */
+  startNow: RestartWorkloadAction[];
   rolling: number;
   restarted: number;
   ready: number;
@@ -65,6 +71,8 @@ export interface RestartPlan {
   failedVerification: string[];
   unverified: string[];
   deadline: number | undefined;
+  /** When to look again without events: just after the earliest rollout deadline. */
+  recheckAfterMs: number | undefined;
 }
 
 export function planRestarts(input: RestartPlanInput): RestartPlan {
@@ -73,6 +81,7 @@ export function planRestarts(input: RestartPlanInput): RestartPlan {
   const stageDriver = stage.mesh === "none" ? undefined : driverFor(stage.mesh);
   const plan: RestartPlan = {
     toStart: [],
+    startNow: [],
     rolling: 0,
     restarted: 0,
     ready: 0,
@@ -80,6 +89,7 @@ export function planRestarts(input: RestartPlanInput): RestartPlan {
     failedVerification: [],
     unverified: [],
     deadline: undefined,
+    recheckAfterMs: undefined,
   };
 
   for (const w of [...input.workloads].sort((a, b) => workloadRef(a).localeCompare(workloadRef(b)))) {
@@ -148,5 +158,8 @@ export function planRestarts(input: RestartPlanInput): RestartPlan {
       },
     });
   }
+  const room = input.mayStart ? Math.max(0, input.maxConcurrentRollouts - plan.rolling) : 0;
+  plan.startNow = plan.toStart.slice(0, room);
+  if (plan.deadline !== undefined) plan.recheckAfterMs = Math.max(1000, plan.deadline - now + 500);
   return plan;
 }
