@@ -238,17 +238,18 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
         }
       }
 
-      // Namespaces this migration has started and not yet verified hold a slot; migrated ones free it.
-      let inFlight = batch.namespaces.filter(
-        (ns) => ownedByUs(ns) && planFor(ns, false)?.phase !== "Migrated",
-      ).length;
+      // Namespaces this migration has started go on whatever the slots; until verified, each holds
+      // a slot, and a migrated one frees it. Their plans are made once, first, to count the slots.
+      const mayContinue = mayStartAtAll && batchBlocked === undefined;
+      const startedPlans = new Map(
+        batch.namespaces.filter(ownedByUs).map((ns) => [ns, planFor(ns, mayContinue)] as const),
+      );
+      let inFlight = [...startedPlans.values()].filter((plan) => plan?.phase !== "Migrated").length;
       for (const ns of batch.namespaces) {
-        const owned = ownedByUs(ns);
-        const mayStart =
-          mayStartAtAll &&
-          batchBlocked === undefined &&
-          (owned || inFlight < spec.strategy.maxConcurrentNamespaces);
-        const plan = planFor(ns, mayStart);
+        const owned = startedPlans.has(ns);
+        const plan = owned
+          ? startedPlans.get(ns)
+          : planFor(ns, mayContinue && inFlight < spec.strategy.maxConcurrentNamespaces);
         plans.set(ns, plan);
         if (plan && plan.phase !== "Migrated" && !owned && plan.actions.length > 0) inFlight++;
         if (plan?.problem) problems.push({ ...plan.problem, namespace: ns });
@@ -294,10 +295,8 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
     };
     let active = 0;
     for (const ns of order) {
-      const settled = rollbackFor(ns, false);
-      const mayStart =
-        mayStartAtAll && settled?.phase !== "RolledBack" && active < spec.strategy.maxConcurrentNamespaces;
-      const plan = mayStart ? rollbackFor(ns, true) : settled;
+      // A namespace already rolled back plans no action either way and takes no slot.
+      const plan = rollbackFor(ns, mayStartAtAll && active < spec.strategy.maxConcurrentNamespaces);
       if (plan && plan.phase !== "RolledBack") active++;
       plans.set(
         ns,
