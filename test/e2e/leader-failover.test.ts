@@ -15,14 +15,12 @@ import {
   deleteMigrationsWithin,
   edited,
   eventCount,
+  expectRestartedOnce,
   leaderStatus,
   logLines,
   ORIGINAL_KEY,
   OWNER_KEY,
-  parseStamp,
   readLease,
-  restartEventCounts,
-  restartStamps,
   type StringMap,
   withParsedOriginal,
 } from "../support/snapshots.ts";
@@ -102,19 +100,7 @@ async function expectMigrated(migration: string, app: AppNamespace) {
   await expectRelabelled(migration, app);
   expect(await eventCount(migration, "OriginalRecorded", app.name)).toBe(1);
   expect(await eventCount(migration, "NamespaceRelabelled", app.name)).toBe(1);
-  const stamps = await restartStamps(clients, app.name);
-  for (const [ref, stamp] of stamps) {
-    expect(parseStamp(stamp), `${ref} stamp ${stamp}`).toMatchObject({
-      migration,
-      direction: "forward",
-      attempt: 1,
-    });
-  }
-  const events = await restartEventCounts(migration, app.name, "forward");
-  expect(Object.fromEntries(events.restarted)).toEqual(
-    Object.fromEntries([...stamps.keys()].map((ref) => [ref, 1])),
-  );
-  expect(events.retried).toBe(0);
+  await expectRestartedOnce(clients, migration, app.name, "forward");
 }
 
 function migrationName(prefix: string): string {

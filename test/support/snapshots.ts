@@ -4,6 +4,7 @@
 // and what an operator process wrote in its log.
 import { readFileSync } from "node:fs";
 import { CoordinationV1Api } from "@kubernetes/client-node";
+import { expect } from "vitest";
 import type { E2eClients } from "./kube.ts";
 import { kubectl } from "./kubectl.ts";
 import { eventsOf } from "./migrations.ts";
@@ -195,4 +196,26 @@ export async function leaderStatus(healthPort: number | undefined): Promise<numb
     .split("\n")
     .find((l) => l.startsWith(`leader_election_master_status{name="${LEASE_NAME}"}`));
   return line === undefined ? undefined : Number(line.split(" ").at(-1));
+}
+
+/**
+ * Asserts that every workload of the namespace was restarted exactly once for this migration
+ * step: its stamp says attempt 1, one restart Event each, no retries. Returns the stamps.
+ */
+export async function expectRestartedOnce(
+  clients: E2eClients,
+  migration: string,
+  namespace: string,
+  direction: "forward" | "rollback",
+): Promise<Map<string, string | undefined>> {
+  const stamps = await restartStamps(clients, namespace);
+  for (const [ref, stamp] of stamps) {
+    expect(parseStamp(stamp), `${ref} stamp ${stamp}`).toMatchObject({ migration, direction, attempt: 1 });
+  }
+  const events = await restartEventCounts(migration, namespace, direction);
+  expect(Object.fromEntries(events.restarted)).toEqual(
+    Object.fromEntries([...stamps.keys()].map((ref) => [ref, 1])),
+  );
+  expect(events.retried).toBe(0);
+  return stamps;
 }
