@@ -69,6 +69,26 @@ const EXPECTED: Record<string, MeshName[]> = {
   "linkerd/inject_emojivoto_pod_nativesidecar.golden.yml Pod/vote-bot": ["linkerd"],
   "linkerd/pre-native-ga_inject_emojivoto_deployment.golden.yml Deployment/web": ["linkerd"], // classic
   "linkerd/pre-native-ga_inject_emojivoto_deployment_native_sidecar.golden.yml Deployment/web": ["linkerd"],
+  // Meshes we have no driver for are members of none of ours, injected or not: Kuma's kuma-sidecar
+  // (native and classic), its CNI and gateway variants, and Consul's opt-in intent (no injected
+  // Consul pod exists upstream).
+  "consul/multiport-app_deployment.yaml Deployment/multiport": [],
+  "consul/static-server-tcp_deployment.yaml Deployment/static-server-tcp": [],
+  "kuma/inject.01.input.yaml Pod/busybox": [],
+  "kuma/inject.01.golden.yaml Pod/busybox": [],
+  "kuma/inject.02.input.yaml Pod/busybox": [],
+  "kuma/inject.02.golden.yaml Pod/busybox": [],
+  "kuma/inject.10.input.yaml Pod/busybox": [],
+  "kuma/inject.10.golden.yaml Pod/busybox": [],
+  "kuma/inject.12.input.yaml Pod/busybox": [],
+  "kuma/inject.12.golden.yaml Pod/busybox": [],
+  "kuma/inject.34.input.yaml Pod/busybox": [],
+  "kuma/inject.34.golden.yaml Pod/busybox": [],
+  "kuma/inject.41.input.yaml Pod/busybox": [],
+  "kuma/inject.41.golden.yaml Pod/busybox": [],
+  "kuma/pre-native-default_inject.01.golden.yaml Pod/busybox": [],
+  "kuma/skip_inject.1.golden.yaml Pod/busybox": [],
+  "kuma/skip_inject.2.golden.yaml Pod/busybox": [],
 };
 
 describe("meshesOfPod on every fixture pod template", () => {
@@ -76,8 +96,8 @@ describe("meshesOfPod on every fixture pod template", () => {
 
   it("finds exactly the templates the table lists, in every fixture file that has any", () => {
     expect(templates.map((entry) => entry.id).sort()).toEqual(Object.keys(EXPECTED).sort());
-    // 35 data files; the two webhook extracts hold no pod template.
-    expect(fixtureFiles()).toHaveLength(35);
+    // 54 data files; the three webhook extracts and App Mesh's kustomize patch hold no pod template.
+    expect(fixtureFiles()).toHaveLength(54);
   });
 
   it.each(templates.map((entry) => [entry.id, entry.template] as const))("%s", (id, template) => {
