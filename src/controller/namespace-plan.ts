@@ -315,11 +315,14 @@ export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
       phase: "Failed",
       problem: {
         reason: "VerificationFailed",
-        message:
-          `Namespace ${ns.name}: after ${MAX_RESTART_ATTEMPTS} restarts these workloads still have pods that are not on ` +
-          `${describeMesh(stage)}: ${failedVerification.join("; ")}. The injector may be skipping them ` +
-          "(is it up? does the pod opt out?). Fix the cause and restart them with kubectl rollout restart, " +
-          "or set spec.rollback: true to undo.",
+        message: verificationFailedMessage(
+          ns.name,
+          source,
+          stage,
+          failedVerification,
+          restarts.unmeshedAfterRestart,
+          base.pods,
+        ),
         halts: true,
       },
       message: `pods not verified on ${describeMesh(stage)}`,
@@ -341,7 +344,7 @@ export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
       ...base,
       workloads,
       phase: "Migrated",
-      message: `every pod of ${input.workloads.length} workload(s) verified on ${describeMesh(target)}`,
+      message: migratedMessage(target, input.workloads.length, managed),
     };
   }
   const phase = rolling > 0 || toStart.length > 0 ? "Restarting" : "Verifying";
@@ -357,4 +360,45 @@ export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
         : `waiting for pods of ${unverified.join(", ")} to show ${describeMesh(stage)}`,
     recheckAfterMs: restarts.recheckAfterMs,
   };
+}
+
+/**
+ * Says what verified, and never "verified" for a pod that runs on no mesh: workloads that opt out
+ * of the target (or cannot be injected) are named with their unmeshed pods.
+ */
+function migratedMessage(target: MeshRef, workloadCount: number, managed: readonly PodObservation[]): string {
+  const offMesh = target.mesh === "none" ? [] : managed.filter((p) => meshesOfPod(p).length === 0);
+  if (offMesh.length === 0)
+    return `every pod of ${workloadCount} workload(s) verified on ${describeMesh(target)}`;
+  const owners = [...new Set(offMesh.map((p) => (p.owner ? workloadRef(p.owner) : p.metadata.name)))].sort();
+  return (
+    `${managed.length - offMesh.length} pod(s) verified on ${describeMesh(target)}; ${offMesh.length} pod(s) of ` +
+    `${owners.join(", ")} run on no mesh (they opt out of ${describeMesh(target)} or cannot be injected)`
+  );
+}
+
+function verificationFailedMessage(
+  namespace: string,
+  source: MeshRef,
+  stage: MeshRef,
+  failed: readonly string[],
+  unmeshed: readonly string[],
+  pods: PodCounts,
+): string {
+  const offMesh =
+    unmeshed.length > 0
+      ? ` ${pods.unmeshed} pod(s) of ${unmeshed.join(", ")} now run on no mesh: the ${describeMesh(stage)} injector let ` +
+        "them start without its proxy (a fail-open injector that is down or unreachable does this)."
+      : "";
+  const untouched =
+    source.mesh === "none"
+      ? ""
+      : ` No other workload of the namespace is restarted while this holds; ${pods.source} pod(s) stay on ${describeMesh(source)}.`;
+  return (
+    `Namespace ${namespace}: after ${MAX_RESTART_ATTEMPTS} restarts these workloads still have pods that are not on ` +
+    `${describeMesh(stage)}: ${failed.join("; ")}.${offMesh}${untouched} Check that the injector answers ` +
+    "(its webhook, certificate and process) and that the pods do not opt out, then restart the workload with " +
+    "kubectl rollout restart and the migration resumes; or set spec.rollback: true to return the namespace and " +
+    `its workloads to ${describeMesh(source)}.`
+  );
 }

@@ -37,6 +37,7 @@ import {
 import type { ControlPlaneFacts, NamespaceFacts, PodObservation, WorkloadFacts } from "./facts.ts";
 import { mustDrainBeforeEnrolling } from "./namespace-plan.ts";
 import { type MigrationSpecView, resolveBatches } from "./plan.ts";
+import { needsCanaryRestart, restartWaves } from "./restarts.ts";
 
 export interface OutlineSpec extends MigrationSpecView {
   strategy: MigrationSpecView["strategy"] & { blockOnWarnings?: boolean | undefined };
@@ -76,12 +77,6 @@ function capped<T>(items: readonly T[], more: (count: number) => T): T[] {
   if (items.length <= MAX_PLAN_LIST_ITEMS) return [...items];
   const kept = items.slice(0, MAX_PLAN_LIST_ITEMS - 1);
   return [...kept, more(items.length - kept.length)];
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
-  return chunks;
 }
 
 function optsOut(mesh: MeshRef, template: Markers): boolean {
@@ -301,7 +296,11 @@ function outlineNamespace(
     meshes: namespaceMeshes(ns.markers),
     changes: namespaceChanges(input, ns, managed),
     templateRewrites: workloads.rewrites,
-    restartWaves: chunk(workloads.restarts, Math.max(1, input.spec.strategy.maxConcurrentRollouts)),
+    restartWaves: restartWaves(
+      workloads.restarts,
+      input.spec.strategy.maxConcurrentRollouts,
+      needsCanaryRestart(input.spec.target),
+    ),
     notRestarted: workloads.notRestarted,
     unmanagedPods: capped(unmanaged, (count) => `... and ${count} more`),
     note,

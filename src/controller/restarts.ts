@@ -12,6 +12,44 @@ import type { PodObservation, WorkloadFacts } from "./facts.ts";
 /** A rollout that verified wrong is retried this many times before the namespace fails. */
 export const MAX_RESTART_ATTEMPTS = 3;
 
+/**
+ * How long after the previous attempt started a retry may start (index: the attempt). A
+ * fail-open injector that is briefly away gets time to come back instead of three restarts in
+ * as many seconds.
+ */
+export const RETRY_BACKOFF_MS: readonly number[] = [0, 0, 15_000, 45_000];
+
+export function retryBackoffMs(attempt: number): number {
+  return RETRY_BACKOFF_MS[Math.min(attempt, RETRY_BACKOFF_MS.length - 1)] ?? 0;
+}
+
+/**
+ * The order restarts run in: while the injector has not yet proved itself in this namespace,
+ * one workload goes first, alone, and its pods are verified before any other restarts (a
+ * fail-open injector that is down then costs one workload, not the namespace); then at most
+ * maxConcurrentRollouts at once. The plan outline shows the same waves.
+ */
+export function restartWaves<T>(
+  items: readonly T[],
+  maxConcurrentRollouts: number,
+  canaryFirst: boolean,
+): T[][] {
+  const size = Math.max(1, maxConcurrentRollouts);
+  const waves: T[][] = [];
+  let start = 0;
+  if (canaryFirst && items.length > 1 && size > 1) {
+    waves.push(items.slice(0, 1));
+    start = 1;
+  }
+  for (; start < items.length; start += size) waves.push(items.slice(start, start + size));
+  return waves;
+}
+
+/** Whether restarts into this mesh must prove the injector on one workload first. */
+export function needsCanaryRestart(stage: MeshRef): boolean {
+  return stage.mesh !== "none" && driverFor(stage.mesh).joinRequiresRestart;
+}
+
 const NONE: MeshRef = { mesh: "none" };
 
 export function describeMesh(ref: MeshRef): string {
@@ -62,8 +100,13 @@ export interface RestartPlanInput {
 export interface RestartPlan {
   /** Every restart that is due, whether or not it may start now. */
   toStart: RestartWorkloadAction[];
-  /** The ones that start now: within maxConcurrentRollouts, and only when starting is allowed. */
+  /**
+   * The ones that start now: within maxConcurrentRollouts, one alone until a restart has verified
+   * on the stage mesh, retries only after their backoff, and only when starting is allowed.
+   */
   startNow: RestartWorkloadAction[];
+  /** Workloads whose pods are running and on no mesh although the stage mesh was expected to inject them. */
+  unmeshedAfterRestart: string[];
   rolling: number;
   restarted: number;
   ready: number;
@@ -73,6 +116,15 @@ export interface RestartPlan {
   deadline: number | undefined;
   /** When to look again without events: just after the earliest rollout deadline. */
   recheckAfterMs: number | undefined;
+}
+
+function expectsStage(input: RestartPlanInput, action: RestartWorkloadAction): boolean {
+  const w = input.workloads.find(
+    (candidate) => candidate.kind === action.kind && candidate.name === action.name,
+  );
+  if (!w) return false;
+  const template = applyChange(w.template, action.templateChange);
+  return expectsMesh(input.final, template, w.templateHostNetwork);
 }
 
 export function planRestarts(input: RestartPlanInput): RestartPlan {
@@ -88,9 +140,14 @@ export function planRestarts(input: RestartPlanInput): RestartPlan {
     timedOut: [],
     failedVerification: [],
     unverified: [],
+    unmeshedAfterRestart: [],
     deadline: undefined,
     recheckAfterMs: undefined,
   };
+  const canary = needsCanaryRestart(stage);
+  // A workload restarted for this step whose pods all verified on the stage mesh proves the injector.
+  let injectorProven = !canary;
+  const notBefore = new Map<RestartWorkloadAction, number>();
 
   for (const w of [...input.workloads].sort((a, b) => workloadRef(a).localeCompare(workloadRef(b)))) {
     const podsOf = input.pods.filter((p) => p.owner?.kind === w.kind && p.owner.name === w.name);
@@ -123,11 +180,20 @@ export function planRestarts(input: RestartPlanInput): RestartPlan {
     const wrongPods = podsOf.filter((p) => !p.terminating && needsRestart(p));
     if (w.rolledOut && podsRight && !templateChange) {
       plan.ready++;
+      if (stampedNow && onFinal && podsOf.length > 0) injectorProven = true;
       continue;
     }
     plan.unverified.push(workloadRef(w));
     if (!w.rolledOut || (wrongPods.length === 0 && !templateChange)) continue; // settling: wait for it
     const attempt = stampedNow ? stamp.attempt + 1 : 1;
+    if (
+      stampedNow &&
+      onFinal &&
+      stage.mesh !== "none" &&
+      wrongPods.some((p) => !isDoubleMeshed(p) && podOnMesh(p, NONE))
+    ) {
+      plan.unmeshedAfterRestart.push(workloadRef(w));
+    }
     if (attempt > MAX_RESTART_ATTEMPTS) {
       plan.failedVerification.push(
         `${workloadRef(w)} (pods ${wrongPods.map((p) => p.metadata.name).join(", ")} are not on ${describeMesh(stage)})`,
@@ -135,7 +201,7 @@ export function planRestarts(input: RestartPlanInput): RestartPlan {
       continue;
     }
     const change = templateChange?.change ?? noChange();
-    plan.toStart.push({
+    const action: RestartWorkloadAction = {
       type: "RestartWorkload",
       kind: w.kind,
       namespace: input.namespace,
@@ -156,10 +222,20 @@ export function planRestarts(input: RestartPlanInput): RestartPlan {
             : "") +
           (attempt > 1 ? ` (attempt ${attempt} of ${MAX_RESTART_ATTEMPTS}: its pods did not verify)` : ""),
       },
-    });
+    };
+    plan.toStart.push(action);
+    if (stampedNow) notBefore.set(action, stamp.startedAt + retryBackoffMs(attempt));
   }
+  // Retries go first (until it verifies, the canary stays the canary), then workloads whose pods
+  // are expected on the stage mesh: they are the ones that prove it.
+  const rank = (action: RestartWorkloadAction) =>
+    notBefore.has(action) ? 0 : expectsStage(input, action) ? 1 : 2;
+  plan.toStart.sort((a, b) => rank(a) - rank(b));
   const room = input.mayStart ? Math.max(0, input.maxConcurrentRollouts - plan.rolling) : 0;
-  plan.startNow = plan.toStart.slice(0, room);
-  if (plan.deadline !== undefined) plan.recheckAfterMs = Math.max(1000, plan.deadline - now + 500);
+  const candidates = injectorProven ? plan.toStart : plan.rolling === 0 ? plan.toStart.slice(0, 1) : [];
+  plan.startNow = candidates.filter((action) => (notBefore.get(action) ?? 0) <= now).slice(0, room);
+  const retryAt = [...notBefore.values()].filter((at) => at > now);
+  const nextLook = Math.min(plan.deadline ?? Number.POSITIVE_INFINITY, ...retryAt);
+  if (Number.isFinite(nextLook)) plan.recheckAfterMs = Math.max(1000, nextLook - now + 500);
   return plan;
 }

@@ -7,6 +7,7 @@ import { istioAuthorizationWarnings } from "./istio-authorization.ts";
 import { istioStrictMtlsWarnings } from "./istio-strict-mtls.ts";
 import { linkerdInboundPolicyWarnings } from "./linkerd-inbound-policy.ts";
 import { linkerdServerWarnings } from "./linkerd-servers.ts";
+import { targetOptOutWarnings } from "./target-opt-outs.ts";
 import { uninjectableWorkloadWarnings } from "./uninjectable-workloads.ts";
 
 /** One function per warning family; adding a check means adding it here. */
@@ -17,6 +18,7 @@ const CHECKS: ReadonlyArray<(input: PreflightInput) => MigrationWarning[]> = [
   linkerdServerWarnings,
   injectorFailurePolicyWarnings,
   uninjectableWorkloadWarnings,
+  targetOptOutWarnings,
 ];
 
 /** Blocking first, then by code, namespace and message, so the list is stable between runs. */

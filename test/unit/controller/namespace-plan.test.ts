@@ -42,7 +42,7 @@ describe("forward plan for one namespace", () => {
     });
   });
 
-  it("restarts at most maxConcurrentRollouts workloads and stamps each restart", () => {
+  it("restarts one workload first, and stamps the restart", () => {
     const ns = namespace("shop", {}, { ...ownedBy("move", ORIGINAL), "linkerd.io/inject": "enabled" });
     const workloads = ["a", "b", "c"].map((name) => deployment(name));
     const pods = workloads.map((w) => pod(`${w.name}-1`, w.name, "istio"));
@@ -50,10 +50,78 @@ describe("forward plan for one namespace", () => {
       forwardInput(ISTIO, LINKERD, { ns, workloads, pods, maxConcurrentRollouts: 2 }),
     );
     expect(plan.phase).toBe("Restarting");
-    expect(plan.actions.map((a) => a.type === "RestartWorkload" && a.name)).toEqual(["a", "b"]);
+    expect(plan.actions.map((a) => a.type === "RestartWorkload" && a.name)).toEqual(["a"]);
     const stamp =
       plan.actions[0]?.type === "RestartWorkload" ? decodeStamp(plan.actions[0].stamp) : undefined;
     expect(stamp).toMatchObject({ migration: "move", direction: "forward", attempt: 1 });
+  });
+
+  it("starts no other restart while the first one rolls or has not verified on the target", () => {
+    const ns = namespace("shop", {}, { ...ownedBy("move", ORIGINAL), "linkerd.io/inject": "enabled" });
+    const now = Date.parse("2026-11-22T10:00:00Z");
+    const stamp = encodeStamp({ migration: "move", direction: "forward", attempt: 1, startedAt: now - 1000 });
+    const stamped = { labels: {}, annotations: { "meshmigration.io/restarted-for": stamp } };
+    const others = ["b", "c"].map((name) => deployment(name));
+    const otherPods = others.map((w) => pod(`${w.name}-1`, w.name, "istio"));
+    const plan = (first: ReturnType<typeof deployment>, firstPods: ReturnType<typeof pod>[]) =>
+      planNamespaceForward(
+        forwardInput(ISTIO, LINKERD, {
+          ns,
+          workloads: [first, ...others],
+          pods: [...firstPods, ...otherPods],
+          maxConcurrentRollouts: 2,
+          now,
+        }),
+      );
+
+    const rolling = plan(deployment("a", { rolledOut: false, template: stamped }), [
+      pod("a-2", "a", "linkerd"),
+    ]);
+    expect(rolling.actions).toEqual([]);
+
+    // Came back unmeshed (a fail-open injector that is down): retried after a backoff, others wait.
+    const unmeshed = plan(deployment("a", { template: stamped }), [pod("a-2", "a", "none")]);
+    expect(unmeshed.actions).toEqual([]);
+    expect(unmeshed.recheckAfterMs).toBeGreaterThan(10_000);
+
+    const verified = plan(deployment("a", { template: stamped }), [pod("a-2", "a", "linkerd")]);
+    expect(verified.actions.map((a) => a.type === "RestartWorkload" && a.name)).toEqual(["b", "c"]);
+  });
+
+  it("retries a restart whose pods came back unmeshed only after its backoff", () => {
+    const ns = namespace("shop", {}, { ...ownedBy("move", ORIGINAL), "linkerd.io/inject": "enabled" });
+    const startedAt = Date.parse("2026-11-22T10:00:00Z");
+    const stamp = encodeStamp({ migration: "move", direction: "forward", attempt: 1, startedAt });
+    const done = deployment("a", {
+      template: { labels: {}, annotations: { "meshmigration.io/restarted-for": stamp } },
+    });
+    const at = (now: number) =>
+      planNamespaceForward(
+        forwardInput(ISTIO, LINKERD, { ns, workloads: [done], pods: [pod("a-2", "a", "none")], now }),
+      );
+    expect(at(startedAt + 5_000).actions).toEqual([]);
+    expect(at(startedAt + 16_000).actions).toEqual([expect.objectContaining({ type: "RestartWorkload" })]);
+  });
+
+  it("says which pods run on no mesh instead of calling the namespace verified", () => {
+    const ns = namespace("shop", {}, { ...ownedBy("move", ORIGINAL), "linkerd.io/inject": "enabled" });
+    const stamp = encodeStamp({ migration: "move", direction: "forward", attempt: 1, startedAt: 0 });
+    const stamped = { annotations: { "meshmigration.io/restarted-for": stamp } };
+    const web = deployment("web", { template: { labels: {}, ...stamped } });
+    const legacy = deployment("legacy", {
+      template: { labels: {}, annotations: { ...stamped.annotations, "linkerd.io/inject": "disabled" } },
+    });
+    const plan = planNamespaceForward(
+      forwardInput(ISTIO, LINKERD, {
+        ns,
+        workloads: [web, legacy],
+        pods: [pod("web-2", "web", "linkerd"), pod("legacy-2", "legacy", "none")],
+      }),
+    );
+    expect(plan.phase).toBe("Migrated");
+    expect(plan.pods.unmeshed).toBe(1);
+    expect(plan.message).not.toContain("every pod");
+    expect(plan.message).toContain("deployment/legacy run on no mesh");
   });
 
   it("does not restart a workload whose template already carries this step's stamp", () => {
@@ -133,6 +201,8 @@ describe("forward plan for one namespace", () => {
       forwardInput(ISTIO, LINKERD, { ns, workloads: [exhausted], pods: [pod("a-2", "a", "none")] }),
     );
     expect(failed.problem).toMatchObject({ reason: "VerificationFailed", halts: true });
+    expect(failed.problem?.message).toContain("1 pod(s) of deployment/a now run on no mesh");
+    expect(failed.problem?.message).toContain("spec.rollback: true");
   });
 
   it("with workloadOverrides Fail, halts before touching the namespace and names the pinned workloads", () => {

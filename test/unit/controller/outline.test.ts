@@ -57,7 +57,7 @@ function onlyNamespace(result: ReturnType<typeof outlineMigration>) {
 }
 
 describe("outlineMigration", () => {
-  it("records, then switches the namespace in one patch and restarts workloads in waves", () => {
+  it("records, then switches the namespace in one patch and restarts one workload first, then in waves", () => {
     const result = outline(
       { ...ISTIO_TO_LINKERD, strategy: { maxConcurrentRollouts: 2 } },
       {
@@ -78,7 +78,8 @@ describe("outlineMigration", () => {
       labels: ["istio-injection-"],
       annotations: ["linkerd.io/inject=enabled"],
     });
-    expect(ns.restartWaves).toEqual([["deployment/api", "deployment/cart"], ["deployment/web"]]);
+    // The first restart goes alone: the injector proves itself on one workload before the rest move.
+    expect(ns.restartWaves).toEqual([["deployment/api"], ["deployment/cart", "deployment/web"]]);
     expect(result.blocked).toBe(false);
     expect(result.summary).toContain("3 workload restarts");
   });
