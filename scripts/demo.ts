@@ -1,5 +1,5 @@
 // `npm run demo`: the operator at work on a laptop. Starts (or reuses) the local cluster with
-// the emulated Istio and Linkerd, deploys sample applications meshed by Istio, installs the
+// Istio's own istiod and Linkerd's own proxy-injector (MMO_MESHES=emulated: our emulations), deploys sample applications meshed by Istio, installs the
 // CRD, starts the operator in the background, applies examples/demo-istio-to-linkerd.yaml and
 // shows the migration live until it is done. Leaves everything running to play with.
 //
@@ -13,7 +13,12 @@ import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { CRD_NAME } from "../src/api/constants.ts";
 import { parseDurationMs } from "../src/controller/duration.ts";
-import { DEFAULT_CLUSTER_DIR, readState, startLocalCluster } from "../test/cluster/local-cluster.ts";
+import {
+  DEFAULT_CLUSTER_DIR,
+  meshModeFromEnv,
+  readState,
+  startLocalCluster,
+} from "../test/cluster/local-cluster.ts";
 import { DEMO_NAMESPACES, deleteDemoApps, ensureDemoApps, waitForAppsOnIstio } from "./demo/apps.ts";
 import { demoCommands } from "./demo/commands.ts";
 import { clusterKubectl, type Kubectl } from "./demo/kubectl.ts";
@@ -79,7 +84,7 @@ function fail(error: unknown): never {
   say();
   say("Logs:");
   say(`  the demo's operator: ${paths.operatorLog}`);
-  say(`  the cluster (apiserver, kwok, emulated meshes): ${join(paths.clusterDir, "logs")}/`);
+  say(`  the cluster (apiserver, kwok, meshes): ${join(paths.clusterDir, "logs")}/`);
   say("Run `npm run demo` again once the cause is fixed: it picks up where it stopped.");
   process.exit(1);
 }
@@ -199,13 +204,22 @@ async function run(): Promise<void> {
   say("mesh-migration-operator demo: moving sample applications from Istio to Linkerd");
 
   doing = "starting the local cluster";
-  step("Local cluster with the emulated meshes (Istio sidecar and ambient, Linkerd)");
+  const meshMode = meshModeFromEnv();
+  step(
+    meshMode === "real"
+      ? "Local cluster with real Istio (istiod) and Linkerd (proxy-injector) injectors; istio-cni emulated"
+      : "Local cluster with the emulated meshes (Istio sidecar and ambient, Linkerd)",
+  );
   if (!readState(paths.clusterDir)) {
-    detail("The first time, this builds Kubernetes, etcd and kwok from Go modules: it may take ~10 minutes.");
+    detail(
+      "The first time, this builds Kubernetes, etcd, kwok, istiod and Linkerd's injector from Go source: " +
+        "it may take ~30 minutes on 2 cores.",
+    );
     detail("Later runs reuse the built binaries (and a running cluster) and start in seconds.");
   }
   const cluster = await startLocalCluster({
     dir: paths.clusterDir,
+    meshMode,
     log: (line) => detail(`[cluster] ${line}`),
   });
   const kubeconfig = cluster.kubeconfig;

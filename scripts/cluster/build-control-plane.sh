@@ -15,6 +15,17 @@ bin_dir="$cache_root/bin/k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_kwok-${K
 mkdir -p "$bin_dir"
 log() { echo "[build-control-plane] $*" >&2; }
 
+# A cold Go build prints nothing for minutes: say every minute what is still building.
+heartbeat_pid=""
+start_heartbeat() { # what
+  local what="$1" started=$SECONDS
+  # Ends with the script too ($$ is the script's pid even in a subshell), should a build fail.
+  ( while sleep 60 && kill -0 $$ 2>/dev/null; do log "still building $what ($((SECONDS - started))s so far)"; done ) &
+  heartbeat_pid=$!
+}
+stop_heartbeat() { [[ -n "$heartbeat_pid" ]] && kill "$heartbeat_pid" 2>/dev/null; heartbeat_pid=""; }
+trap stop_heartbeat EXIT
+
 # One Go build at a time keeps peak memory well inside 24 GiB on 2 cores.
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 export CGO_ENABLED=0
@@ -83,9 +94,13 @@ GO
     for b in "${k8s_binaries[@]}"; do
       [[ -x "$bin_dir/$b" ]] && continue
       log "go build $b"
+      local started=$SECONDS
+      start_heartbeat "$b"
       GOFLAGS="$GOFLAGS -mod=mod" go build -p "$go_parallel" -trimpath -ldflags "-s -w $ldflags" \
         -o "$bin_dir/$b.tmp" "k8s.io/kubernetes/cmd/$b"
+      stop_heartbeat
       mv "$bin_dir/$b.tmp" "$bin_dir/$b"
+      log "built $b in $((SECONDS - started))s"
     done
   )
 }
@@ -100,8 +115,12 @@ build_module_binary() { # name module-path package version
     cd "$work"
     [[ -f go.mod ]] || go mod init "mmo.local/$name-build" >/dev/null 2>&1
     GOFLAGS="$GOFLAGS -mod=mod" go get "${module}@${version}" >go-get.log 2>&1 || { cat go-get.log >&2; exit 1; }
+    local started=$SECONDS
+    start_heartbeat "$name"
     GOFLAGS="$GOFLAGS -mod=mod" go build -p "$go_parallel" -trimpath -ldflags "-s -w" -o "$bin_dir/$name.tmp" "$pkg"
+    stop_heartbeat
     mv "$bin_dir/$name.tmp" "$bin_dir/$name"
+    log "built $name in $((SECONDS - started))s"
   )
 }
 

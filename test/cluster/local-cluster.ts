@@ -16,11 +16,25 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const DEFAULT_CLUSTER_DIR = join(REPO_ROOT, ".cluster");
 const FAKE_NODE_COUNT = 3;
 
+/** Whose injectors the cluster runs: Istio's and Linkerd's own (the default), or our emulations. */
+export type MeshMode = "real" | "emulated";
+
+/** MMO_MESHES=real|emulated, real when unset. */
+export function meshModeFromEnv(env: NodeJS.ProcessEnv = process.env): MeshMode {
+  const value = env.MMO_MESHES ?? "real";
+  if (value !== "real" && value !== "emulated") {
+    throw new Error(`MMO_MESHES must be real or emulated, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 export interface ClusterOptions {
   /** Where all state goes; removed by stop(). */
   dir?: string;
-  /** Install the emulated Istio and Linkerd meshes (default true). */
+  /** Install Istio and Linkerd (default true). */
   meshes?: boolean;
+  /** Which injectors (default: MMO_MESHES, else real). */
+  meshMode?: MeshMode;
   log?: (line: string) => void;
 }
 
@@ -31,6 +45,7 @@ export interface ClusterState {
   apiserverPort: number;
   processes: StartedProcess[];
   meshes: boolean;
+  meshMode: MeshMode;
 }
 
 export interface RunningCluster {
@@ -55,18 +70,42 @@ function writeJsonAtomically(path: string, value: unknown): void {
   renameSync(`${path}.tmp`, path);
 }
 
-/** Builds (or finds in the cache) the control-plane binaries; returns their directory. */
-export function buildBinaries(log: (line: string) => void): string {
-  log("control plane binaries: building or reusing the cache (a cold build takes several minutes)");
-  const output = execFileSync("bash", [join(REPO_ROOT, "scripts/cluster/build-control-plane.sh")], {
+/** Runs a build script (its progress goes to stderr) and returns the directory on its last line. */
+function runBuild(script: string, expected: string): string {
+  const output = execFileSync("bash", [join(REPO_ROOT, script)], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
   });
   const binDir = output.trim().split("\n").pop();
-  if (!binDir || !existsSync(join(binDir, "kube-apiserver"))) {
-    throw new Error(`control plane build did not produce binaries (got ${JSON.stringify(binDir)})`);
+  if (!binDir || !existsSync(join(binDir, expected))) {
+    throw new Error(`${script} did not produce ${expected} (got ${JSON.stringify(binDir)})`);
   }
   return binDir;
+}
+
+/** Builds (or finds in the cache) the control-plane binaries; returns their directory. */
+export function buildBinaries(log: (line: string) => void): string {
+  log("control plane binaries: building or reusing the cache (a cold build takes several minutes)");
+  return runBuild("scripts/cluster/build-control-plane.sh", "kube-apiserver");
+}
+
+/** Builds (or finds in the cache) istiod and Linkerd's proxy-injector from their own source. */
+export function buildMeshBinaries(log: (line: string) => void): { istio: string; linkerd: string } {
+  log(
+    "mesh binaries: building or reusing the cache (istiod and Linkerd's injector; a cold build takes minutes)",
+  );
+  return {
+    istio: runBuild("scripts/meshes/build-istio.sh", "pilot-discovery"),
+    linkerd: runBuild("scripts/meshes/build-linkerd.sh", "linkerd-controller"),
+  };
+}
+
+function logTail(path: string, lines = 40): string {
+  try {
+    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
 }
 
 function kubeconfigYaml(server: string, pki: ClusterPki, client: ClientCert, user: string): string {
@@ -135,7 +174,9 @@ async function waitUntil(
   while (Date.now() < deadline) {
     if (await probe()) return;
     if (process && !isAlive(process.pid)) {
-      throw new Error(`${process.name} exited while waiting for ${what}; see ${process.log}`);
+      throw new Error(
+        `${process.name} exited while waiting for ${what}; last lines of ${process.log}:\n${logTail(process.log)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -159,10 +200,11 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<R
   const dir = resolve(options.dir ?? DEFAULT_CLUSTER_DIR);
   const log = options.log ?? ((line: string) => console.error(`[cluster] ${line}`));
   const meshes = options.meshes ?? true;
+  const meshMode = options.meshMode ?? meshModeFromEnv();
 
   const existing = readState(dir);
   if (existing) {
-    if ((await healthy(existing)) && existing.meshes === meshes) {
+    if ((await healthy(existing)) && existing.meshes === meshes && existing.meshMode === meshMode) {
       log(`reusing the cluster already running in ${dir}`);
       return { kubeconfig: existing.kubeconfig, state: existing, reused: true };
     }
@@ -171,6 +213,7 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<R
   }
 
   const binDir = buildBinaries(log);
+  const meshBinaries = meshes && meshMode === "real" ? buildMeshBinaries(log) : undefined;
   const bin = (name: string) => join(binDir, name);
   const logs = join(dir, "logs");
   mkdirSync(logs, { recursive: true });
@@ -196,6 +239,7 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<R
     apiserverPort: apiserverPort!,
     processes: [],
     meshes,
+    meshMode,
   };
   const started = (p: StartedProcess) => {
     state.processes.push(p);
@@ -312,23 +356,28 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<R
     await waitForControllers(kc, log);
 
     if (meshes) {
-      const emulators = started(
+      const realBinaries = meshBinaries
+        ? [`--istio-bin-dir=${meshBinaries.istio}`, `--linkerd-bin-dir=${meshBinaries.linkerd}`]
+        : [];
+      const host = started(
         startDetached(
-          "emulated-meshes",
+          "meshes",
           process.execPath,
           [
             join(REPO_ROOT, "test/emulators/main.ts"),
             `--kubeconfig=${kubeconfig}`,
             `--state-dir=${join(dir, "emulators")}`,
+            `--meshes=${meshMode}`,
+            ...realBinaries,
           ],
-          join(logs, "emulated-meshes.log"),
+          join(logs, "meshes.log"),
         ),
       );
       await waitUntil(
-        "the emulated meshes",
+        `the ${meshMode} meshes`,
         async () => existsSync(join(dir, "emulators", "emulators.json")),
-        120_000,
-        emulators,
+        180_000,
+        host,
       );
     }
   } catch (error) {
@@ -336,7 +385,7 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<R
     await stopLocalCluster(dir, { keepDir: true });
     throw error;
   }
-  log(`cluster ready; kubeconfig: ${kubeconfig}`);
+  log(`cluster ready (${meshes ? `${meshMode} meshes` : "no meshes"}); kubeconfig: ${kubeconfig}`);
   return { kubeconfig, state, reused: false };
 }
 

@@ -1,13 +1,21 @@
 // Gives the end-to-end suites a cluster: the one E2E_KUBECONFIG names, or a local
 // control plane (reused if one is already running, otherwise started here and
-// stopped at the end). A cluster that cannot start fails the run loudly: the
+// stopped at the end) with the injectors MMO_MESHES names (real unless emulated). A cluster that cannot start fails the run loudly: the
 // suites are never skipped silently.
-import { startLocalCluster, stopLocalCluster } from "../cluster/local-cluster.ts";
+import { meshModeFromEnv, startLocalCluster, stopLocalCluster } from "../cluster/local-cluster.ts";
 
 export default async function setup(): Promise<() => Promise<void>> {
   if (process.env.E2E_KUBECONFIG) {
-    console.error(`[e2e] using the cluster in E2E_KUBECONFIG=${process.env.E2E_KUBECONFIG}`);
+    process.env.E2E_MESHES ??= meshModeFromEnv();
+    console.error(
+      `[e2e] using the cluster in E2E_KUBECONFIG=${process.env.E2E_KUBECONFIG} (${process.env.E2E_MESHES} meshes)`,
+    );
     return async () => {};
+  }
+  if (process.env.CI === "true" && meshModeFromEnv() !== "real") {
+    throw new Error(
+      "CI runs every end-to-end suite with the real injectors: unset MMO_MESHES or set it to real",
+    );
   }
   let cluster: Awaited<ReturnType<typeof startLocalCluster>>;
   try {
@@ -21,6 +29,10 @@ export default async function setup(): Promise<() => Promise<void>> {
   }
   process.env.E2E_KUBECONFIG = cluster.kubeconfig;
   process.env.E2E_CLUSTER_BIN_DIR = cluster.state.binDir;
+  process.env.E2E_MESHES = cluster.state.meshMode;
+  console.error(
+    `[e2e] injectors: ${cluster.state.meshMode === "real" ? "Istio's own istiod and Linkerd's own proxy-injector" : "emulated (MMO_MESHES=emulated)"}`,
+  );
   return async () => {
     if (!cluster.reused) await stopLocalCluster(cluster.state.dir);
   };

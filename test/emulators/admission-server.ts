@@ -19,7 +19,18 @@ export interface AdmissionServerOptions {
   log: Logger;
 }
 
-export interface AdmissionServer {
+/** Anything that serves a webhook on a loopback port and can be taken down and brought back. */
+export interface InjectorEndpoint {
+  readonly name: string;
+  readonly path: string;
+  /** The port, fixed by the first listen. */
+  port(): number;
+  isServing(): boolean;
+  /** Serves (on the same port as before) or stops serving and drops open connections. */
+  setServing(up: boolean): Promise<void>;
+}
+
+export interface AdmissionServer extends InjectorEndpoint {
   readonly name: string;
   readonly path: string;
   /** The port, fixed by the first listen. */

@@ -11,6 +11,7 @@ import {
 import { waitFor } from "../support/wait.ts";
 import {
   DEFAULT_ISTIO_REVISION,
+  INJECTOR_DOWN_ANNOTATION,
   ISTIO_NAMESPACE,
   istiodDeploymentName,
   istioWebhookConfigName,
@@ -118,6 +119,33 @@ export async function setInjectorUp(
       description: `the emulated ${mesh} injector (${objects.deployment}) to be ${up ? "serving" : "down"}`,
     },
   );
+}
+
+/**
+ * Stops (down) or starts the injector itself while its Deployment stays available, and waits until
+ * that has happened: the control plane still looks ready to the operator. Linkerd's fail-open
+ * webhook then admits pods unmeshed; Istio's fail-closed one refuses them.
+ */
+export async function setInjectorProcessDown(
+  kc: KubeConfig,
+  mesh: EmulatedMesh,
+  down: boolean,
+  options: InjectorControlOptions = {},
+): Promise<void> {
+  const objects = injectorObjects(mesh, options.revision);
+  const apps = kc.makeApiClient(AppsV1Api);
+  await apps.patchNamespacedDeployment(
+    {
+      name: objects.deployment,
+      namespace: objects.namespace,
+      body: { metadata: { annotations: { [INJECTOR_DOWN_ANNOTATION]: down ? "true" : null } } },
+    },
+    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+  );
+  await waitFor(async () => (await injectorState(kc, mesh, options.revision))?.serving === !down, {
+    timeoutMs: options.timeoutMs ?? 60_000,
+    description: `the ${mesh} injector (${objects.deployment}) process to be ${down ? "stopped" : "serving"}`,
+  });
 }
 
 export interface WaitForEmulatorsOptions {

@@ -9,23 +9,27 @@ import {
   setHeaderOptions,
   type V1Deployment,
 } from "@kubernetes/client-node";
-import type { AdmissionServer } from "./admission-server.ts";
+import type { InjectorEndpoint } from "./admission-server.ts";
 import { type Watched, watchResource } from "./informers.ts";
 import { createKeyedQueue } from "./keyed-queue.ts";
 import { isNotFound } from "./kube-helpers.ts";
 import { errorMessage, type Logger } from "./log.ts";
-import { OBSERVED_GENERATION_ANNOTATION, SERVING_ANNOTATION } from "./names.ts";
+import { INJECTOR_DOWN_ANNOTATION, OBSERVED_GENERATION_ANNOTATION, SERVING_ANNOTATION } from "./names.ts";
 
 export interface Injector {
-  server: AdmissionServer;
+  server: InjectorEndpoint;
   deploymentNamespace: string;
   deploymentName: string;
   webhookConfigName: string;
 }
 
-/** Up when the Deployment exists, is not being deleted, and wants at least one replica. */
+/**
+ * Up when the Deployment exists, is not being deleted, wants at least one replica, and is not
+ * annotated injector-down (the process stopped behind an available Deployment).
+ */
 export function injectorShouldServe(deployment: V1Deployment | undefined): boolean {
   if (!deployment || deployment.metadata?.deletionTimestamp) return false;
+  if (deployment.metadata?.annotations?.[INJECTOR_DOWN_ANNOTATION] === "true") return false;
   return (deployment.spec?.replicas ?? 1) > 0;
 }
 

@@ -10,7 +10,12 @@ import { podWorkload, type WorkloadKind } from "./workload.ts";
 export const LINKERD_PROXY = "linkerd-proxy";
 export const LINKERD_INIT = "linkerd-init";
 export const INJECT_ANNOTATION = "linkerd.io/inject";
-const NATIVE_SIDECAR_ANNOTATION = "config.beta.linkerd.io/proxy-enable-native-sidecar";
+/** The native-sidecar override, in Linkerd's precedence: stable, then beta, then alpha (pkg/inject). */
+const NATIVE_SIDECAR_ANNOTATIONS = [
+  "config.linkerd.io/proxy-enable-native-sidecar",
+  "config.beta.linkerd.io/proxy-enable-native-sidecar",
+  "config.alpha.linkerd.io/proxy-enable-native-sidecar",
+];
 
 /** A stand-in trust anchor: only its hash and its presence in the proxy's env matter here. */
 export const EMULATED_TRUST_ANCHORS =
@@ -84,6 +89,12 @@ export function injectLinkerdProxy(pod: V1Pod, options: LinkerdInjectOptions): V
   annotations["linkerd.io/created-by"] = `linkerd/proxy-injector ${LINKERD_VERSION}`;
   annotations["linkerd.io/proxy-version"] = LINKERD_VERSION;
   annotations["linkerd.io/trust-root-sha256"] = createHash("sha256").update(trustAnchors).digest("hex");
+  // The real injector's webhook path records the namespace's inject mode on a pod that inherited it
+  // (found by the conformance suite; `linkerd inject` goldens, a CLI path, do not show it).
+  const inherited = options.namespaceAnnotations?.[INJECT_ANNOTATION];
+  if (annotations[INJECT_ANNOTATION] === undefined && inherited !== undefined) {
+    annotations[INJECT_ANNOTATION] = inherited;
+  }
 
   const labels = { ...(pod.metadata?.labels ?? {}) };
   labels["linkerd.io/control-plane-ns"] = LINKERD_NAMESPACE;
@@ -106,9 +117,9 @@ export function injectLinkerdProxy(pod: V1Pod, options: LinkerdInjectOptions): V
 }
 
 function useNativeSidecar(pod: V1Pod, namespaceAnnotations: Annotations, meshDefault: boolean): boolean {
-  const override = (
-    pod.metadata?.annotations?.[NATIVE_SIDECAR_ANNOTATION] ?? namespaceAnnotations[NATIVE_SIDECAR_ANNOTATION]
-  )?.toLowerCase();
+  const first = (annotations: Annotations) =>
+    NATIVE_SIDECAR_ANNOTATIONS.map((key) => annotations[key]).find((value) => value !== undefined);
+  const override = (first(pod.metadata?.annotations ?? {}) ?? first(namespaceAnnotations))?.toLowerCase();
   if (override === "true") return true;
   if (override === "false") return false;
   return meshDefault;

@@ -1,13 +1,18 @@
-// Emulated service meshes for the end-to-end tests: Istio's sidecar injector (one
-// per revision), Linkerd's proxy injector, istio-cni's ambient marking, and the
-// control-plane objects that say "installed". Wiring only; see the modules.
+// The mesh host of the end-to-end tests: Istio's sidecar injector (one per
+// revision) and Linkerd's proxy injector, either the meshes' own binaries run as
+// child processes (--meshes=real) or our emulations (--meshes=emulated); plus,
+// always emulated, istio-cni's ambient marking and the control-plane objects that
+// say "installed". Wiring only; see the modules.
 //
 //   node test/emulators/main.ts --kubeconfig <path> --state-dir <dir> [--native-sidecars=true|false]
-//        [--istio-revisions=1-24]
+//        [--istio-revisions=1-24] [--meshes=real --istio-bin-dir <dir> --linkerd-bin-dir <dir>]
 import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { CoreV1Api, KubeConfig, KubernetesObjectApi } from "@kubernetes/client-node";
-import { type AdmissionServer, createAdmissionServer } from "./admission-server.ts";
-import { parseEmulatorArgs } from "./args.ts";
+import { prepareRealIstio } from "../meshes/istio.ts";
+import { prepareRealLinkerd } from "../meshes/linkerd.ts";
+import { type AdmissionServer, createAdmissionServer, type InjectorEndpoint } from "./admission-server.ts";
+import { type EmulatorOptions, parseEmulatorArgs } from "./args.ts";
 import { ensureControlPlanes, pruneIstioRevisions } from "./control-planes.ts";
 import { type Injector, startInjectorAvailability } from "./injector-availability.ts";
 import {
@@ -30,7 +35,7 @@ import {
   LINKERD_WEBHOOK_CONFIG,
 } from "./names.ts";
 import { removeStateFile, writeStateFile } from "./state-file.ts";
-import { ensureServingTls } from "./tls.ts";
+import { ensureServingTls, type ServingTls } from "./tls.ts";
 
 const ISTIO_PATH = "/inject";
 const LINKERD_PATH = "/";
@@ -50,6 +55,85 @@ async function retryUntilDeadline<T>(what: string, action: () => Promise<T>, dea
   }
 }
 
+/** The injectors of one run and how to register their webhooks: emulated, or the meshes' own. */
+interface MeshInjectors {
+  istio: Map<string, InjectorEndpoint>;
+  linkerd: InjectorEndpoint;
+  /** Applies the webhook configurations (and, for the real meshes, their ConfigMaps). */
+  register(objects: KubernetesObjectApi): Promise<void>;
+}
+
+async function emulatedInjectors(
+  options: EmulatorOptions,
+  tls: ServingTls,
+  core: CoreV1Api,
+): Promise<MeshInjectors> {
+  const istioRevisions = [DEFAULT_ISTIO_REVISION, ...options.istioRevisions];
+  const istio = new Map<string, AdmissionServer>(
+    istioRevisions.map((revision) => [
+      revision,
+      createAdmissionServer({
+        name: istiodDeploymentName(revision),
+        tls,
+        path: ISTIO_PATH,
+        handler: istioAdmissionHandler(revision, options.nativeSidecars, log),
+        log,
+      }),
+    ]),
+  );
+  const linkerd = createAdmissionServer({
+    name: LINKERD_INJECTOR_DEPLOYMENT,
+    tls,
+    path: LINKERD_PATH,
+    handler: linkerdAdmissionHandler(namespaceAnnotationsFromApi(core), options.nativeSidecars, log),
+    log,
+  });
+  // Listen once to fix each port before the webhooks name it.
+  await Promise.all([...istio.values(), linkerd].map((server) => server.setServing(true)));
+  const url = (server: InjectorEndpoint) => `https://127.0.0.1:${server.port()}${server.path}`;
+  return {
+    istio,
+    linkerd,
+    async register(objects) {
+      for (const [revision, server] of istio) {
+        await apply(
+          objects,
+          istioWebhookConfiguration(revision, { url: url(server), caBundle: tls.caBundle }),
+        );
+      }
+      await apply(objects, linkerdWebhookConfiguration({ url: url(linkerd), caBundle: tls.caBundle }));
+    },
+  };
+}
+
+async function realInjectors(options: EmulatorOptions, tls: ServingTls): Promise<MeshInjectors> {
+  const common = {
+    kubeconfig: options.kubeconfig,
+    tls,
+    nativeSidecars: options.nativeSidecars,
+    log,
+  };
+  const istio = await prepareRealIstio({
+    ...common,
+    binDir: options.istioBinDir!,
+    stateDir: join(options.stateDir, "istio"),
+    revisions: [DEFAULT_ISTIO_REVISION, ...options.istioRevisions],
+  });
+  const linkerd = await prepareRealLinkerd({
+    ...common,
+    binDir: options.linkerdBinDir!,
+    stateDir: join(options.stateDir, "linkerd"),
+  });
+  return {
+    istio: istio.endpoints,
+    linkerd: linkerd.endpoint,
+    async register(objects) {
+      await istio.install(objects);
+      await linkerd.install(objects);
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const options = parseEmulatorArgs(process.argv.slice(2));
   const deadline = Date.now() + STARTUP_DEADLINE_MS;
@@ -63,46 +147,26 @@ async function main(): Promise<void> {
   const objects = KubernetesObjectApi.makeApiClient(kc);
   const core = kc.makeApiClient(CoreV1Api);
 
-  const istioRevisions = [DEFAULT_ISTIO_REVISION, ...options.istioRevisions];
-  const istioServers = new Map<string, AdmissionServer>(
-    istioRevisions.map((revision) => [
-      revision,
-      createAdmissionServer({
-        name: istiodDeploymentName(revision),
-        tls,
-        path: ISTIO_PATH,
-        handler: istioAdmissionHandler(revision, options.nativeSidecars, log),
-        log,
-      }),
-    ]),
-  );
-  const linkerdServer = createAdmissionServer({
-    name: LINKERD_INJECTOR_DEPLOYMENT,
-    tls,
-    path: LINKERD_PATH,
-    handler: linkerdAdmissionHandler(namespaceAnnotationsFromApi(core), options.nativeSidecars, log),
-    log,
-  });
+  const meshes =
+    options.meshes === "real"
+      ? await realInjectors(options, tls)
+      : await emulatedInjectors(options, tls, core);
+  const istioServers = meshes.istio;
+  const linkerdServer = meshes.linkerd;
   const servers = [...istioServers.values(), linkerdServer];
-  // Listen once to fix each port; availability may close a socket again right after.
-  await Promise.all(servers.map((server) => server.setServing(true)));
-  const url = (server: AdmissionServer) => `https://127.0.0.1:${server.port()}${server.path}`;
 
   await retryUntilDeadline(
     "registering control planes and webhooks",
     async () => {
       await ensureControlPlanes(objects, options.istioRevisions, log);
       await pruneIstioRevisions(kc, options.istioRevisions, log);
-      for (const [revision, server] of istioServers) {
-        await apply(
-          objects,
-          istioWebhookConfiguration(revision, { url: url(server), caBundle: tls.caBundle }),
-        );
-      }
-      await apply(objects, linkerdWebhookConfiguration({ url: url(linkerdServer), caBundle: tls.caBundle }));
+      await meshes.register(objects);
     },
     deadline,
   );
+  // Start every injector once (a real injector that cannot start fails the whole start-up here,
+  // with its log's tail); availability may stop one again right after, when its Deployment says so.
+  await Promise.all(servers.map((server) => server.setServing(true)));
 
   const injectors: Injector[] = [
     ...[...istioServers].map(([revision, server]) => ({
@@ -130,6 +194,7 @@ async function main(): Promise<void> {
       options.istioRevisions.map((revision) => [revision, istioServers.get(revision)!.port()]),
     ),
     nativeSidecars: options.nativeSidecars,
+    meshes: options.meshes,
   });
   log.info("ready", { istioPort: istioDefault.port(), linkerdPort: linkerdServer.port() });
 

@@ -10,6 +10,13 @@ export const SERVING_ANNOTATION = "emulator.meshmigration.io/serving";
 /** Next to it: the injector Deployment's metadata.generation that state reflects. */
 export const OBSERVED_GENERATION_ANNOTATION = "emulator.meshmigration.io/observed-generation";
 
+/**
+ * On an injector's Deployment: "true" stops the injector process (or closes the emulator's socket)
+ * while the Deployment stays available, as when the webhook is unreachable or its certificate has
+ * expired: the control plane looks ready, and a fail-open injector lets pods through unmeshed.
+ */
+export const INJECTOR_DOWN_ANNOTATION = "emulator.meshmigration.io/injector-down";
+
 export const LINKERD_WEBHOOK_CONFIG = "linkerd-proxy-injector-webhook-config";
 export const LINKERD_INJECTOR_DEPLOYMENT = "linkerd-proxy-injector";
 

@@ -10,6 +10,8 @@ export interface EmulatorsState {
   /** Port of each non-default Istio revision's injector. */
   istioRevisionPorts: Record<string, number>;
   nativeSidecars: boolean;
+  /** Whose injectors serve: the meshes' own binaries, or our emulations. */
+  meshes: "real" | "emulated";
 }
 
 export function stateFilePath(stateDir: string): string {

@@ -9,7 +9,28 @@ describe("parseEmulatorArgs", () => {
       stateDir: "/s",
       nativeSidecars: true,
       istioRevisions: ["1-24"],
+      meshes: "emulated",
+      istioBinDir: undefined,
+      linkerdBinDir: undefined,
     });
+  });
+
+  it("runs the real meshes only with their binaries", () => {
+    expect(() => parseEmulatorArgs(["--kubeconfig", "/k", "--state-dir", "/s", "--meshes=real"])).toThrow(
+      /--istio-bin-dir/,
+    );
+    expect(
+      parseEmulatorArgs([
+        "--kubeconfig=/k",
+        "--state-dir=/s",
+        "--meshes=real",
+        "--istio-bin-dir=/i",
+        "--linkerd-bin-dir=/l",
+      ]),
+    ).toMatchObject({ meshes: "real", istioBinDir: "/i", linkerdBinDir: "/l" });
+    expect(() => parseEmulatorArgs(["--kubeconfig=/k", "--state-dir=/s", "--meshes=fake"])).toThrow(
+      /real or emulated/,
+    );
   });
 
   it("accepts the --flag=value form the launcher uses", () => {
