@@ -90,10 +90,91 @@ export function specDigest(spec: unknown): string {
   return (hash >>> 0).toString(16);
 }
 
-/** Whether a cached guard object is missing or differs from what the operator wants. */
-export function guardNeedsApply(
-  cached: k8s.KubernetesObject | undefined,
+/**
+ * Whether `actual` holds everything `desired` says: every desired key with a contained value,
+ * arrays element by element. Keys only in `actual` are the API server's defaults and are fine.
+ */
+export function contains(actual: unknown, desired: unknown): boolean {
+  if (Array.isArray(desired)) {
+    return (
+      Array.isArray(actual) &&
+      actual.length === desired.length &&
+      desired.every((item, index) => contains(actual[index], item))
+    );
+  }
+  if (desired !== null && typeof desired === "object") {
+    if (actual === null || typeof actual !== "object" || Array.isArray(actual)) return false;
+    const record = actual as Record<string, unknown>;
+    return Object.entries(desired).every(([key, value]) => contains(record[key], value));
+  }
+  return actual === desired;
+}
+
+/**
+ * Fields a person could add to narrow the guard without touching anything we set (a match
+ * condition, an object selector, excluded resources): they must stay absent.
+ */
+const NARROWING_FIELDS: Record<"policy" | "binding", ReadonlyArray<readonly string[]>> = {
+  policy: [["matchConditions"], ["paramKind"], ["matchConstraints", "excludeResourceRules"]],
+  binding: [
+    ["paramRef"],
+    ["matchResources", "excludeResourceRules"],
+    ["matchResources", "objectSelector", "matchExpressions"],
+    ["matchResources", "objectSelector", "matchLabels"],
+  ],
+};
+
+function present(value: unknown, path: readonly string[]): boolean {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== "object") return false;
+    current = (current as Record<string, unknown>)[key];
+  }
+  if (current === undefined || current === null) return false;
+  if (Array.isArray(current)) return current.length > 0;
+  if (typeof current === "object") return Object.keys(current).length > 0;
+  return true;
+}
+
+export type GuardDrift = "missing" | "stale" | "edited";
+
+/**
+ * How a cached guard object differs from what the operator wants, if it does: absent, applied
+ * from another spec (a stale digest), or edited under our annotation (validationActions: [Warn],
+ * a dropped validation, an added match condition).
+ */
+export function guardDrift(
+  kind: "policy" | "binding",
+  cached: (k8s.KubernetesObject & { spec?: unknown }) | undefined,
   desired: { spec?: unknown },
-): boolean {
-  return cached?.metadata?.annotations?.[GUARD_SPEC_ANNOTATION] !== specDigest(desired.spec);
+): GuardDrift | undefined {
+  if (!cached) return "missing";
+  if (cached.metadata?.annotations?.[GUARD_SPEC_ANNOTATION] !== specDigest(desired.spec)) return "stale";
+  if (!contains(cached.spec, desired.spec)) return "edited";
+  if (NARROWING_FIELDS[kind].some((path) => present(cached.spec, path))) return "edited";
+  return undefined;
+}
+
+/**
+ * The merge patch that puts an edited guard back: our spec with its lists whole (a merge patch
+ * replaces lists, where server-side apply would merge a set such as validationActions with the
+ * edit) and the narrowing fields removed.
+ */
+export function guardRepairSpec(
+  kind: "policy" | "binding",
+  desired: { spec?: unknown },
+): Record<string, unknown> {
+  const spec = structuredClone(desired.spec ?? {}) as Record<string, unknown>;
+  for (const path of NARROWING_FIELDS[kind]) {
+    let current = spec;
+    for (const key of path.slice(0, -1)) {
+      const next = current[key];
+      if (next === null || typeof next !== "object") {
+        current[key] = {};
+      }
+      current = current[key] as Record<string, unknown>;
+    }
+    current[path[path.length - 1] as string] = null;
+  }
+  return spec;
 }

@@ -113,13 +113,44 @@ describe("double-mesh guard", () => {
   });
 
   it("puts the policy back when someone deletes it", async () => {
-    await kubectl(["delete", "validatingadmissionpolicybinding", "meshmigration-double-mesh-guard"]);
+    const deleted = await kubectl([
+      "delete",
+      "validatingadmissionpolicybinding",
+      "meshmigration-double-mesh-guard",
+    ]);
+    expect(deleted.code, deleted.stderr).toBe(0);
     await waitFor(
       async () =>
         (await kubectl(["get", "validatingadmissionpolicybinding", "meshmigration-double-mesh-guard"]))
           .code === 0,
       { description: "the binding to be re-created" },
     );
+  });
+
+  it("puts the binding's Deny back when someone weakens it to Warn and keeps the annotation", async () => {
+    const actions = async () =>
+      (
+        await kubectl([
+          "get",
+          "validatingadmissionpolicybinding",
+          "meshmigration-double-mesh-guard",
+          "-o",
+          "jsonpath={.spec.validationActions}",
+        ])
+      ).stdout;
+    await waitFor(async () => (await actions()).includes("Deny"), { description: "the binding to exist" });
+    const weakened = await kubectl([
+      "patch",
+      "validatingadmissionpolicybinding",
+      "meshmigration-double-mesh-guard",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ spec: { validationActions: ["Warn"] } }),
+    ]);
+    expect(weakened.code, weakened.stderr).toBe(0);
+    await waitFor(async () => (await actions()) === '["Deny"]', {
+      description: "validationActions to be Deny again",
+    });
   });
 
   it("refuses a pod that carries both istio-proxy and linkerd-proxy, naming the meshes and the migration", async () => {

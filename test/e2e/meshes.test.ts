@@ -1,6 +1,8 @@
-// The emulated meshes against a real API server: their injectors inject or skip
-// exactly as Istio's and Linkerd's contracts say, istio-cni marks ambient pods
-// in place, and a downed injector fails the way the real one does.
+// The cluster's meshes against a real API server, the contracts the operator relies
+// on: Istio's and Linkerd's injectors (their own binaries with MMO_MESHES=real, the
+// default; our emulations otherwise) inject or skip exactly as documented, istio-cni
+// (always emulated) marks ambient pods in place, and a downed injector fails the way
+// its webhook's failure policy says.
 import type { V1Container, V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setInjectorUp, waitForEmulators } from "../emulators/control.ts";
@@ -8,6 +10,7 @@ import { e2eClients, uniqueName } from "../support/kube.ts";
 import { waitFor } from "../support/wait.ts";
 
 const clients = e2eClients();
+const MODE = process.env.E2E_MESHES ?? "real";
 const { core, apps } = clients;
 const createdNamespaces: string[] = [];
 
@@ -148,7 +151,7 @@ afterAll(async () => {
   await Promise.allSettled(createdNamespaces.map((name) => core.deleteNamespace({ name })));
 });
 
-describe("emulated Istio sidecar injector", () => {
+describe(`Istio sidecar injector (${MODE})`, () => {
   it("injects a native sidecar in a namespace labelled istio-injection=enabled", async () => {
     const ns = await namespace("istio-ns", { labels: { "istio-injection": "enabled" } });
     const pod = await createPod(ns);
@@ -202,7 +205,7 @@ describe("emulated Istio sidecar injector", () => {
   });
 });
 
-describe("emulated Linkerd proxy injector", () => {
+describe(`Linkerd proxy injector (${MODE})`, () => {
   it("injects in a namespace annotated linkerd.io/inject=enabled unless the pod disables it", async () => {
     const ns = await namespace("l5d-ns", { annotations: { "linkerd.io/inject": "enabled" } });
     const pod = await createPod(ns);
