@@ -12,7 +12,13 @@ import { createAppNamespace, livePods, meshOf, waitForAppsOn } from "../support/
 import { installCrd } from "../support/crd.ts";
 import { e2eClients, e2eKubeConfig, uniqueName } from "../support/kube.ts";
 import { kubectl } from "../support/kubectl.ts";
-import { applyMigration, eventsOf, getMigration, kubectlWaitReady } from "../support/migrations.ts";
+import {
+  applyMigration,
+  eventsOf,
+  getMigration,
+  kubectlWaitReady,
+  waitForMigration,
+} from "../support/migrations.ts";
 import { type OperatorProcess, RUN_ID, startOperator } from "../support/operator.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -157,6 +163,15 @@ describe("deploy/ kustomize base", () => {
   });
 });
 
+function forbiddenLines(logFile: string): string[] {
+  return readFileSync(logFile, "utf8")
+    .split("\n")
+    .filter((line) => /\b403\b|forbidden/i.test(line));
+}
+
+/** The migration the forward test completed, for the rollback test after it. */
+let migrated: { name: string; namespace: string } | undefined;
+
 describe("the operator with only its ServiceAccount's permissions", () => {
   beforeAll(async () => {
     await applyObjects(RBAC_KINDS);
@@ -204,17 +219,34 @@ describe("the operator with only its ServiceAccount's permissions", () => {
     // Events are best effort (a refused one is only logged): check they were written.
     expect((await eventsOf(name)).map((e) => e.reason)).toContain("NamespaceVerified");
 
-    const forbidden = readFileSync(operator.logFile, "utf8")
-      .split("\n")
-      .filter((line) => /\b403\b|forbidden/i.test(line));
-    expect(forbidden).toEqual([]);
-
-    // ROLLBACK (to be added with spec.rollback): patch the migration with `rollback: true`, wait
-    // for phase RolledBack, check the namespace and pods are back on Istio, and repeat the
-    // forbidden-lines check on the log, so rollback is proven to need no extra permission.
+    expect(forbiddenLines(operator.logFile)).toEqual([]);
+    migrated = { name, namespace: ns };
   });
 
-  it.todo("rolls the migration back with the same permissions (spec.rollback: true)");
+  it("rolls the migration back with the same permissions (spec.rollback: true)", async () => {
+    if (!migrated || !operator) throw new Error("the forward migration above did not complete");
+    const { name, namespace } = migrated;
+    const patched = await kubectl([
+      "patch",
+      "meshmigration",
+      name,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ spec: { rollback: true } }),
+    ]);
+    expect(patched.code, patched.stderr).toBe(0);
+    await waitForMigration(
+      clients,
+      name,
+      (m) => m.status?.phase === "RolledBack",
+      "phase RolledBack",
+      240_000,
+    );
+    await waitForAppsOn(clients, namespace, "istio");
+    const labels = (await clients.core.readNamespace({ name: namespace })).metadata?.labels ?? {};
+    expect(labels["istio-injection"]).toBe("enabled");
+    expect(forbiddenLines(operator.logFile)).toEqual([]);
+  });
 
   it("cannot read Secrets or act beyond its role with the same token", async () => {
     const kc = new k8s.KubeConfig();

@@ -37,8 +37,11 @@ const ISTIO = { "istio-injection": "enabled" };
  * namespace staying on Istio would hold these migrations back. Crashes and failover are the subject here.
  */
 const UNBLOCKED = { blockOnWarnings: false };
-/** Lease duration is 15 s: a takeover well within it cannot have waited for expiry. */
-const PROMPT_HANDOVER_MS = 10_000;
+/**
+ * A deadline, not a measurement: that the handover did not wait for the Lease to expire is read
+ * from the follower's log (no "the lease expired" takeover); its speed is a benchmark's business.
+ */
+const HANDOVER_DEADLINE_MS = 60_000;
 
 async function operator(name: string, env: Record<string, string> = {}): Promise<OperatorProcess> {
   const started = await startOperator({ identity: `${RUN_ID}-${name}`, env });
@@ -231,7 +234,10 @@ describe("two operators on one Lease", () => {
         const lease = await readLease(clients);
         return lease?.holder === follower.identity ? lease : undefined;
       },
-      { description: `${follower.identity} to take over promptly`, timeoutMs: PROMPT_HANDOVER_MS },
+      {
+        description: `${follower.identity} to take over the released Lease`,
+        timeoutMs: HANDOVER_DEADLINE_MS,
+      },
     );
     expect(after.transitions).toBe(before.transitions + 1);
     expect(logLines(follower.logFile).some((line) => line.msg === "the lease expired; taking it over")).toBe(
