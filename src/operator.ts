@@ -130,6 +130,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
 
   const core = kc.makeApiClient(k8s.CoreV1Api);
+  let elector: LeaderElector | undefined;
   const reconciler = new MigrationReconciler({
     caches,
     clients: { core, apps: kc.makeApiClient(k8s.AppsV1Api), custom: kc.makeApiClient(k8s.CustomObjectsApi) },
@@ -138,6 +139,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ),
     log,
     afterStep: faultHookFromEnv(),
+    stillLeading: () => elector === undefined || elector.isLeader(),
     observeStatus: (name, status) => {
       if (!status) {
         metrics.forgetMigration(name);
@@ -159,6 +161,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       workers: options.workers,
       reconcile: async (key) => {
         if (key !== GUARD_KEY) return reconciler.reconcile(key);
+        if (elector && !elector.isLeader()) return {};
         if (
           await ensureGuard(admission, {
             policies: informers.guardPolicies,
@@ -199,7 +202,6 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   void startInformers(policyInformers);
 
   let stopping = false;
-  let elector: LeaderElector | undefined;
   if (options.leaderElection) {
     elector = new LeaderElector({
       kubeConfig: kc,
@@ -213,12 +215,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         void startController();
       },
       onStoppedLeading: async () => {
+        if (!stopping) {
+          // Leadership lost while running: exit at once, without waiting for in-flight work, so
+          // this process cannot write beside the new leader (as controller-runtime does); its
+          // supervisor (the Deployment) starts it again as a follower.
+          log.error({ identity }, "lost the leadership; exiting");
+          process.exit(1);
+        }
         await controller?.stop({ timeoutMs: 20_000 });
-        if (stopping) return;
-        // Leadership lost while running: exit so this process cannot act on a stale belief;
-        // its supervisor (the Deployment) starts it again as a follower.
-        log.error({ identity }, "lost the leadership; exiting");
-        process.exit(1);
       },
       onNewLeader: (leader: string) => log.info({ leader }, "the leader is %s", leader),
     });

@@ -192,18 +192,31 @@ export const BatchSchema = enforce(
 
 export const WORKLOAD_OVERRIDE_POLICIES = ["Rewrite", "Fail"] as const;
 
+/**
+ * Upper bounds on concurrency: one reconcile carries out at most their product of restarts, and a
+ * pause must stop a migration within one write, so neither may be unbounded.
+ */
+export const MAX_CONCURRENT_NAMESPACES = 50;
+export const MAX_CONCURRENT_ROLLOUTS = 50;
+
 export const StrategySchema = z
   .object({
     maxConcurrentNamespaces: z
       .int32()
       .min(1, { error: "must be at least 1" })
+      .max(MAX_CONCURRENT_NAMESPACES, { error: `must be at most ${MAX_CONCURRENT_NAMESPACES}` })
       .default(1)
-      .meta({ description: "How many namespaces of a batch are migrated at the same time." }),
+      .meta({
+        description: `How many namespaces of a batch are migrated at the same time (1 to ${MAX_CONCURRENT_NAMESPACES}).`,
+      }),
     maxConcurrentRollouts: z
       .int32()
       .min(1, { error: "must be at least 1" })
+      .max(MAX_CONCURRENT_ROLLOUTS, { error: `must be at most ${MAX_CONCURRENT_ROLLOUTS}` })
       .default(5)
-      .meta({ description: "How many workloads restart at the same time, per namespace." }),
+      .meta({
+        description: `How many workloads restart at the same time, per namespace (1 to ${MAX_CONCURRENT_ROLLOUTS}).`,
+      }),
     rolloutTimeout: z
       .string()
       .max(20, { error: "must be at most 20 characters" })

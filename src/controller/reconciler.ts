@@ -70,6 +70,8 @@ export interface ReconcilerDeps {
   now?: () => Date;
   /** Called after each step succeeds (test-only fault injection). */
   afterStep?: FaultHook;
+  /** Checked before every write: false once this process has lost the leader Lease. */
+  stillLeading?: () => boolean;
 }
 
 export interface ReconcileResult {
@@ -195,14 +197,35 @@ export class MigrationReconciler {
     await this.#publishStatus(migration, { ...plan.status, warnings, plan: null });
     for (const event of [...warningEvents, ...plan.events]) await this.#deps.events.record(target, event);
     for (const action of plan.actions) {
-      log.info({ migration: name, action: action.type, namespace: action.namespace }, action.event.message);
+      const stale = this.#planIsStale(name, generation);
+      if (stale) {
+        log.info(
+          { migration: name, pending: plan.actions.length },
+          `${stale}; re-planning before the next write`,
+        );
+        return { requeueAfterMs: 0 };
+      }
       await executeAction(this.#deps.clients, action);
+      // Logged once the apiserver accepted the change, never before.
+      log.info({ migration: name, action: action.type, namespace: action.namespace }, action.event.message);
       await this.#deps.events.record(target, action.event);
       this.#deps.afterStep?.(action.event.reason);
     }
     this.#deps.observeStatus?.(name, plan.status);
     // After acting, look again soon: the caches will show the result.
     return { requeueAfterMs: plan.actions.length > 0 ? 1000 : plan.requeueAfterMs };
+  }
+
+  /**
+   * Why the rest of a plan must not be carried out, if it must not: this process no longer leads,
+   * or the user edited the spec (a pause, a rollback) since it was planned.
+   */
+  #planIsStale(name: string, plannedGeneration: number): string | undefined {
+    if (this.#deps.stillLeading && !this.#deps.stillLeading()) return "no longer the leader";
+    const current = this.#deps.caches.migrations.get(name);
+    if (!current || current.metadata?.deletionTimestamp) return "the MeshMigration is being deleted";
+    if ((current.metadata?.generation ?? 0) !== plannedGeneration) return "the spec changed";
+    return undefined;
   }
 
   /** The Deployments, StatefulSets and DaemonSets of a namespace, as planner facts. */

@@ -159,6 +159,7 @@ const RUNTIME_ERRORS: Record<string, string> = {
   "too-many-namespaces.yaml": "spec.batches[0].namespaces: must have at most 50 items",
   "unknown-mesh.yaml": "spec.target.mesh: Invalid option",
   "zero-concurrency.yaml": "spec.strategy.maxConcurrentRollouts: must be at least 1",
+  "unbounded-concurrency.yaml": "spec.strategy.maxConcurrentNamespaces: must be at most 50",
 };
 
 describe("the invalid-migration fixtures", () => {
