@@ -82,8 +82,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     },
     { logger: log },
   );
-  // Mesh policy objects feed the preflight warnings. Their CRDs may not be installed: these
-  // informers never hold up start or readiness, and an absent CRD simply means no objects.
+  // Mesh policy objects feed the preflight warnings. Their CRDs may not be installed: an absent
+  // CRD simply means no objects (and is noticed once it is installed).
   const policyInformers = createInformers(
     kc,
     {
@@ -172,7 +172,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         }
         return {};
       },
-      waitFor: Object.values(informers),
+      // Every cache, mesh policies included, before the first write: a plan made from an empty
+      // policy cache would skip the blocking preflight checks. A CRD that is not installed counts
+      // as synced and empty; a list that is refused (403) holds the start, and /readyz says why.
+      waitFor: [...Object.values(informers), ...Object.values(policyInformers)],
       metrics: metrics.reconcileObserver(),
       logger: log,
     });
@@ -189,7 +192,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     registry: metrics.registry,
     logger: log,
     readiness: () => {
-      const unsynced = unsyncedInformers(informers);
+      const unsynced = [...unsyncedInformers(informers), ...unsyncedInformers(policyInformers)];
       return unsynced.length === 0
         ? true
         : { ready: false, reason: `caches not synced: ${unsynced.join(", ")}` };
@@ -226,7 +229,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       },
       onNewLeader: (leader: string) => log.info({ leader }, "the leader is %s", leader),
     });
-    void elector.run();
+    elector.run().catch((error: unknown) => {
+      // A Lease that cannot be had as configured: one line that says how to fix it, then exit.
+      log.fatal(error instanceof Error ? error.message : String(error));
+      process.exit(1);
+    });
   } else {
     await startController();
   }

@@ -16,6 +16,7 @@ import {
   RequestContext,
   Watch,
 } from "@kubernetes/client-node";
+import { describeApiError, statusCode } from "./api-error.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { readOnly, readOnlyAssertionsEnabled } from "./read-only.ts";
@@ -75,9 +76,13 @@ export class ResilientInformer<T extends KubernetesObject> {
   #restartTimer: unknown;
   #restartPending = false;
   #currentWatch: AbortController | undefined;
+  /** The API answers 404 for the collection: its CRD is not installed (yet). */
+  #notServed = false;
+  readonly #path: string;
 
   constructor(kubeConfig: KubeConfig, options: InformerOptions<T>) {
     this.name = options.name ?? options.path;
+    this.#path = options.path;
     this.#log = (options.logger ?? silentLogger()).child({ informer: this.name });
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
@@ -169,9 +174,11 @@ export class ResilientInformer<T extends KubernetesObject> {
     }
     // ListWatch fills the cache right after a successful list, before it starts the watch that
     // start() waits for; so a list that succeeded in this run means the cache is filled.
-    if (this.#listedThisRun && !this.#stopped && !this.#synced) {
+    if (this.#listedThisRun && !this.#stopped && (!this.#synced || this.#notServed)) {
+      if (this.#notServed) this.#log.info({ objects: this.list().length }, "now served by the API; synced");
+      else this.#log.info({ objects: this.list().length }, "synced");
       this.#synced = true;
-      this.#log.info({ objects: this.list().length }, "synced");
+      this.#notServed = false;
     }
   }
 
@@ -223,6 +230,23 @@ export class ResilientInformer<T extends KubernetesObject> {
     }
   }
 
+  /**
+   * A collection the API does not serve (a CRD that is not installed) is an expected condition:
+   * the cache is synced and empty, said once at info, and the list is tried again with backoff so
+   * a CRD installed later is noticed.
+   */
+  #onNotServed(delayMs: number): void {
+    if (!this.#notServed) {
+      this.#log.info(
+        { path: this.#path },
+        "not served by the API (CRD not installed): treated as empty until it is",
+      );
+    }
+    this.#notServed = true;
+    if (!this.#synced) this.#synced = true;
+    this.#log.debug({ delayMs }, "still not served");
+  }
+
   #onError(error: unknown): void {
     // Aborting the watch in stop() surfaces as an error too.
     if (this.#stopped || this.#restartPending) return;
@@ -231,10 +255,15 @@ export class ResilientInformer<T extends KubernetesObject> {
     const base = Math.min(this.#backoff.initialMs * 2 ** this.#failures, this.#backoff.maxMs);
     const delayMs = Math.round(base * (1 + this.#backoff.jitter * this.#random()));
     this.#failures++;
-    this.#log.warn(
-      { err: error, delayMs, failures: this.#failures, synced: this.#synced },
-      "list/watch failed; restarting after backoff",
-    );
+    if (statusCode(error) === 404 && !this.#listedThisRun) {
+      this.#onNotServed(delayMs);
+    } else {
+      // One line a person can read: verb, object, code, reason, message; no stack.
+      this.#log.warn(
+        { delayMs, failures: this.#failures, synced: this.#synced },
+        `${describeApiError("list/watch", this.#path, error)}; retrying after backoff`,
+      );
+    }
     this.#restartPending = true;
     this.#restartTimer = this.#clock.setTimeout(() => {
       this.#restartPending = false;

@@ -11,6 +11,7 @@
 // That never trusts the other holder's clock, so clock skew between nodes cannot make two leaders.
 import { hostname } from "node:os";
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
+import { describeApiError, statusCode } from "./api-error.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { mergePatchOptions } from "./patch.ts";
@@ -200,7 +201,8 @@ export class LeaderElector {
     try {
       return await this.#withTimeout(this.#tryAcquireOrRenew(), timeoutMs, "lease request timed out");
     } catch (error) {
-      this.#log.warn({ err: error }, "lease request failed");
+      if (error instanceof LeaseUnavailableError) throw error;
+      this.#log.warn(describeApiError("acquire or renew", `Lease ${this.#namespace}/${this.#name}`, error));
       return false;
     }
   }
@@ -224,6 +226,13 @@ export class LeaderElector {
         return true;
       } catch (error) {
         if (statusCode(error) === 409) return false;
+        if (statusCode(error) === 404) {
+          throw new LeaseUnavailableError(
+            `cannot create the leader-election Lease: namespace ${this.#namespace} does not exist; create it ` +
+              "(kubectl create namespace " +
+              `${this.#namespace}) or point --leader-election-namespace at an existing one`,
+          );
+        }
         throw error;
       }
     }
@@ -316,7 +325,9 @@ export class LeaderElector {
       this.#log.info("released the lease");
     } catch (error) {
       // 409: someone else wrote the Lease already, so it is not ours to release.
-      if (statusCode(error) !== 409) this.#log.warn({ err: error }, "could not release the lease");
+      if (statusCode(error) !== 409) {
+        this.#log.warn(describeApiError("release", `Lease ${this.#namespace}/${this.#name}`, error));
+      }
     }
   }
 
@@ -385,10 +396,5 @@ export function formatMicroTime(ms: number): string {
   return new V1MicroTime(ms).toISOString();
 }
 
-function statusCode(error: unknown): number | undefined {
-  if (typeof error !== "object" || error === null) return undefined;
-  const { code, statusCode } = error as { code?: unknown; statusCode?: unknown };
-  if (typeof code === "number") return code;
-  if (typeof statusCode === "number") return statusCode;
-  return undefined;
-}
+/** A Lease that can never be had as configured (its namespace is missing): retrying cannot help. */
+export class LeaseUnavailableError extends Error {}

@@ -72,13 +72,8 @@ interface Rendered {
 
 /** Runs istio-render for one revision and picks out what injection needs. */
 async function render(binDir: string, revision: string): Promise<Rendered> {
-  const { stdout } = await run(
-    join(binDir, "istio-render"),
-    ["--profile", "minimal", "--revision", revision],
-    {
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
+  const args = ["--profile", "minimal", "--revision", revision];
+  const { stdout } = await run(join(binDir, "istio-render"), args, { maxBuffer: 64 * 1024 * 1024 });
   const objects = parseAllDocuments(stdout)
     .map((document) => document.toJS() as KubernetesObject | null)
     .filter((object): object is KubernetesObject => object !== null && typeof object === "object");

@@ -29,10 +29,14 @@ class FakeApi {
   resourceVersion = 10;
   listCalls: number[] = [];
   listFailures = 0;
+  /** 404 for every list while true: the resource's CRD is not installed. */
+  notServed = false;
   sessions: Session[] = [];
 
   list = async (): Promise<KubernetesListObject<V1Pod>> => {
     this.listCalls.push(Date.now());
+    if (this.notServed)
+      throw Object.assign(new Error("list: HTTP 404: 404 page not found"), { statusCode: 404 });
     if (this.listFailures > 0) {
       this.listFailures--;
       throw Object.assign(new Error("list failed"), { statusCode: 500 });
@@ -85,6 +89,22 @@ function informer(api: FakeApi, options: { assertReadOnly?: boolean } = {}) {
 }
 
 describe("ResilientInformer", () => {
+  it("counts a collection the API does not serve (a CRD not installed) as synced and empty, and notices it later", async () => {
+    const api = new FakeApi();
+    api.notServed = true;
+    const { inf, changes } = informer(api);
+    await inf.start();
+    expect(inf.hasSynced()).toBe(true);
+    expect(inf.list()).toEqual([]);
+
+    api.notServed = false;
+    api.pods.set("a", pod("a", "5"));
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(inf.hasSynced()).toBe(true);
+    expect(changes).toEqual(["a@5"]);
+    await inf.stop();
+  });
+
   it("fills the cache from the list, then follows adds, updates and deletes", async () => {
     const api = new FakeApi();
     api.pods.set("a", pod("a", "5"));
