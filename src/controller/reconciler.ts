@@ -1,6 +1,7 @@
 // One reconcile of one MeshMigration, from its name: re-read everything from the
 // caches, plan with the pure planner, carry out the actions, publish status.
 // It never depends on which event woke it, and never changes a cached object.
+
 import type * as k8s from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { GROUP, PLURAL, VERSION } from "../api/constants.ts";
@@ -8,6 +9,7 @@ import { type MigrationWarning, parseSpec } from "../api/schema.ts";
 import { driverFor } from "../meshes/registry.ts";
 import { preflightWorkloadOf } from "../preflight/input.ts";
 import { preflightWarnings } from "../preflight/preflight.ts";
+import { statusCode } from "../runtime/api-error.ts";
 import type { Condition } from "./conditions.ts";
 import { mergeConditions, newlyRaised } from "./conditions.ts";
 import { bookkeepingOf, finalizersWith, releaseBookkeeping } from "./deletion.ts";
@@ -253,11 +255,17 @@ export class MigrationReconciler {
       (ns) => this.#workloadsIn(ns),
     );
     await releaseBookkeeping(this.#deps.clients, target);
+    try {
+      await this.#patchFinalizers(migration, finalizers);
+    } catch (error) {
+      // Gone already (a second look from a cache that had not yet seen the finalizer go): done.
+      if (statusCode(error) === 404) return;
+      throw error;
+    }
     this.#deps.log.info(
       { migration: name, namespaces: target.namespaces },
       "MeshMigration deleted: namespaces stay in the mesh they are in; bookkeeping removed",
     );
-    await this.#patchFinalizers(migration, finalizers);
   }
 
   async #patchFinalizers(migration: MeshMigrationObject, finalizers: string[]): Promise<void> {

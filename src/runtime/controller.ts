@@ -3,6 +3,7 @@
 // failure requeues it with backoff and logs the error with the key. The queue guarantees one key
 // is never reconciled by two workers at once, so workers > 1 is safe.
 
+import { describeApiError, statusCode } from "./api-error.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import type { WorkQueue } from "./workqueue.ts";
@@ -178,10 +179,17 @@ export class Controller<K extends string> {
     } catch (error) {
       this.#queue.addRateLimited(key);
       outcome = "error";
-      this.#log.error(
-        { err: error, key, retries: this.#queue.numRequeues(key) },
-        "reconcile failed; requeued with backoff",
-      );
+      // An API error is one line (verb, object, code, reason, message); anything else is a bug
+      // and keeps its stack.
+      const fields = { key, retries: this.#queue.numRequeues(key) };
+      if (statusCode(error) !== undefined) {
+        this.#log.error(
+          fields,
+          `reconcile failed: ${describeApiError("reconcile", key, error)}; requeued with backoff`,
+        );
+      } else {
+        this.#log.error({ ...fields, err: error }, "reconcile failed; requeued with backoff");
+      }
     } finally {
       this.#queue.done(key);
     }
