@@ -22,21 +22,21 @@ export GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=mod"
 export CGO_ENABLED=0
 go_parallel="${MMO_GO_BUILD_PARALLEL:-2}"
 
+render_src="$here/istio-render/main.go"
+render_stamp="$bin_dir/istio-render.sha256"
+render_sum="$(sha256sum "$render_src" | cut -d' ' -f1)"
+render_fresh() { [[ -x "$bin_dir/istio-render" && -f "$render_stamp" && "$(cat "$render_stamp")" == "$render_sum" ]]; }
+all_built() { [[ -x "$bin_dir/pilot-discovery" ]] && render_fresh; }
+
+# Cached: no need to wait for someone else's build.
+if all_built; then echo "$bin_dir"; exit 0; fi
+
 # The same lock as the control-plane build: one Go build at a time on the machine
 # (pilot-discovery alone peaks at ~2.2 GB with -p 2). Never call this script while
 # holding that lock.
 exec 9>"$cache_root/.build.lock"
 flock 9
-
-render_src="$here/istio-render/main.go"
-render_stamp="$bin_dir/istio-render.sha256"
-render_sum="$(sha256sum "$render_src" | cut -d' ' -f1)"
-render_fresh() { [[ -x "$bin_dir/istio-render" && -f "$render_stamp" && "$(cat "$render_stamp")" == "$render_sum" ]]; }
-
-if [[ -x "$bin_dir/pilot-discovery" ]] && render_fresh; then
-  echo "$bin_dir"
-  exit 0
-fi
+if all_built; then echo "$bin_dir"; exit 0; fi
 
 cd "$work"
 if [[ ! -f go.sum ]] || ! grep -q "^istio.io/istio ${ISTIO_VERSION} " go.sum; then
