@@ -394,8 +394,10 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
     result.batchBlocked ?? result.problems.find((p) => p.halts) ?? result.problems[0];
   const halted = !spec.paused && (result.problems.some((p) => p.halts) || doubleMeshed.length > 0);
 
+  // Paused with nothing left to do is still done: a pause never makes a finished migration unready.
+  const settled = rollingBack ? migratedCount === total : allDone || result.holding;
   let phase: MigrationPhase;
-  if (spec.paused) phase = "Paused";
+  if (spec.paused && !settled) phase = "Paused";
   else if (halted) phase = "Failed";
   else if (rollingBack) phase = migratedCount === total ? "RolledBack" : "RollingBack";
   else if (allDone) phase = "Succeeded";

@@ -95,6 +95,13 @@ describe("migration plan", () => {
     expect(plan.status.conditions.find((c) => c.type === "Ready")?.status).toBe("True");
   });
 
+  it("stays Succeeded and Ready when paused with nothing left to do (kubectl wait must not block)", () => {
+    const plan = planMigration(input([migrated("a"), migrated("b", { team: "pay" })], { paused: true }));
+    expect(plan.status.phase).toBe("Succeeded");
+    expect(plan.status.conditions.find((c) => c.type === "Ready")?.status).toBe("True");
+    expect(plan.status.conditions.find((c) => c.type === "Paused")?.status).toBe("True");
+  });
+
   it("rolls back the later batch first", () => {
     const plan = planMigration(input([migrated("a"), migrated("b", { team: "pay" })], { rollback: true }));
     expect(plan.status.phase).toBe("RollingBack");
