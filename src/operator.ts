@@ -200,6 +200,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   });
   const { port } = await health.start();
   log.info({ healthPort: port, identity }, "health server listening");
+  log.info(
+    { migrationSelector: options.migrationSelector ?? null },
+    options.migrationSelector
+      ? `handling only MeshMigrations labelled ${options.migrationSelector}; others get no status from this operator`
+      : "handling every MeshMigration in the cluster",
+  );
 
   await startInformers(informers);
   void startInformers(policyInformers);
