@@ -48,7 +48,13 @@ describe("pause, gates and rollback", () => {
 
     // Pause, then move the gate: nothing starts while paused.
     await patchSpec(name, { paused: true });
-    await waitForMigration(clients, name, (m) => m.status?.phase === "Paused", "Paused");
+    // Held at the gate there is nothing left to do: still Holding (and Ready), with Paused=True.
+    await waitForMigration(
+      clients,
+      name,
+      (m) => m.status?.phase === "Holding" && condition(m, "Paused")?.status === "True",
+      "Paused=True while Holding",
+    );
     await patchSpec(name, { stopAfterBatch: null });
     const paused = await waitForMigration(
       clients,
