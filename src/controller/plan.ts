@@ -270,10 +270,9 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
     const problems: Array<Problem & { namespace: string }> = [];
     const inBatches = batches.flatMap((b) => b.namespaces);
     const strays = [...input.namespaces.keys()].filter((ns) => ownedByUs(ns) && !inBatches.includes(ns));
-    const wasInFlight = (ns: string) => {
-      const phase = input.previousNamespacePhases?.get(ns);
-      return ownedByUs(ns) && phase !== undefined && phase !== "Migrated" && phase !== "RolledBack";
-    };
+    // In flight: touched by this migration and not migrated, read from the namespace and its pods
+    // (the forward planner, which only reads), never from the status written earlier.
+    const wasInFlight = (ns: string) => ownedByUs(ns) && planFor(ns, false)?.phase !== "Migrated";
     const reverse = [...strays, ...inBatches].reverse();
     const order = [...reverse.filter(wasInFlight), ...reverse.filter((ns) => !wasInFlight(ns))];
     const rollbackFor = (nsName: string, mayStart: boolean) => {

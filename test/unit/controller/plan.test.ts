@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { NamespaceFacts } from "../../../src/controller/facts.ts";
 import { type MigrationPlanInput, planMigration } from "../../../src/controller/plan.ts";
-import { namespace, READY_CONTROL_PLANE } from "./builders.ts";
+import { deployment, namespace, pod, READY_CONTROL_PLANE } from "./builders.ts";
 
 function input(
   namespaces: NamespaceFacts[],
@@ -100,6 +100,18 @@ describe("migration plan", () => {
     expect(plan.status.phase).toBe("Succeeded");
     expect(plan.status.conditions.find((c) => c.type === "Ready")?.status).toBe("True");
     expect(plan.status.conditions.find((c) => c.type === "Paused")?.status).toBe("True");
+  });
+
+  it("rolls back the namespace caught mid-move first, read from the cluster and not from status", () => {
+    // "a" (canary) was relabelled but its pods are still on Istio; "b" (wave) is migrated.
+    const plan = planMigration({
+      ...input([migrated("a"), migrated("b", { team: "pay" })], { rollback: true }),
+      workloadsIn: (ns) => (ns === "a" ? [deployment("web", { namespace: "a" })] : []),
+      podsIn: (ns) =>
+        ns === "a" ? [pod("web-1", "web", "istio", { metadata: { name: "web-1", namespace: "a" } })] : [],
+      previousNamespacePhases: undefined,
+    });
+    expect([...new Set(plan.actions.map((a) => a.namespace))]).toEqual(["a"]);
   });
 
   it("rolls back the later batch first", () => {
