@@ -18,6 +18,8 @@ import {
 /** The object changed since the plan read it; the reconcile runs again on fresh state. */
 export class StaleReadError extends Error {
   override name = "StaleReadError";
+  /** A conflict, as the apiserver said: expected, retried, never a failure to report. */
+  readonly code = 409;
 }
 
 export const MERGE_PATCH = mergePatchOptions();

@@ -291,7 +291,9 @@ export class MigrationReconciler {
         version: VERSION,
         plural: PLURAL,
         name: migration.metadata?.name ?? "",
-        body: { status: next },
+        // Planned from this version of the object: a status computed from a stale cache fails
+        // with a conflict and is computed again, never written over a newer one.
+        body: { metadata: { resourceVersion: migration.metadata?.resourceVersion }, status: next },
       },
       MERGE_PATCH,
     );

@@ -34,6 +34,9 @@ export function describeApiError(verb: string, object: string, error: unknown): 
   const code = statusCode(error);
   if (code === undefined)
     return `${verb} ${object}: ${error instanceof Error ? error.message : String(error)}`;
-  const { reason, message } = statusBody(error);
-  return `${verb} ${object}: ${code}${reason ? ` ${reason}` : ""}${message ? `: ${message}` : ""}`;
+  const body = statusBody(error);
+  // An error of our own with a status (a conflict we detected) has no body: its message says it.
+  const hasBody = typeof error === "object" && error !== null && "body" in error;
+  const message = body.message ?? (!hasBody && error instanceof Error ? error.message : undefined);
+  return `${verb} ${object}: ${code}${body.reason ? ` ${body.reason}` : ""}${message ? `: ${message}` : ""}`;
 }

@@ -182,7 +182,13 @@ export class Controller<K extends string> {
       // An API error is one line (verb, object, code, reason, message); anything else is a bug
       // and keeps its stack.
       const fields = { key, retries: this.#queue.numRequeues(key) };
-      if (statusCode(error) !== undefined) {
+      if (statusCode(error) === 409) {
+        // A write planned from a cache that was behind: expected; planned again on fresh state.
+        this.#log.info(
+          fields,
+          `conflict: ${error instanceof Error ? error.message : String(error)}; reconciling again`,
+        );
+      } else if (statusCode(error) !== undefined) {
         this.#log.error(
           fields,
           `reconcile failed: ${describeApiError("reconcile", key, error)}; requeued with backoff`,
