@@ -13,16 +13,16 @@ import {
   type PlannedSkip,
   type PlannedTemplateRewrite,
 } from "../api/schema.ts";
-import type { MarkerChange, Markers, MeshRef } from "../meshes/driver.ts";
+import type { MarkerChange, MeshRef } from "../meshes/driver.ts";
 import { applyChange, hasChanges, isNoChange } from "../meshes/markers.ts";
 import {
   driverFor,
-  findTemplateOptIns,
   namespaceMeshes,
   namespaceOnMesh,
   namespaceSwitch,
   podOnMesh,
   rewriteTemplateOptIns,
+  templateOptsOutOf,
 } from "../meshes/registry.ts";
 import { describeMeshRef, workloadName } from "../preflight/describe.ts";
 import { hasBlockingWarnings } from "../preflight/preflight.ts";
@@ -77,10 +77,6 @@ function capped<T>(items: readonly T[], more: (count: number) => T): T[] {
   if (items.length <= MAX_PLAN_LIST_ITEMS) return [...items];
   const kept = items.slice(0, MAX_PLAN_LIST_ITEMS - 1);
   return [...kept, more(items.length - kept.length)];
-}
-
-function optsOut(mesh: MeshRef, template: Markers): boolean {
-  return findTemplateOptIns(template).some((optIn) => optIn.mesh === mesh.mesh && !optIn.optsIn);
 }
 
 function unmanagedPodName(pod: PodObservation): string {
@@ -184,7 +180,8 @@ function planWorkloads(
     const rewritten = rewriting && hasChanges(rewrite);
     if (hasChanges(rewrite)) plan.rewrites.push({ workload: name, ...edits(rewrite) });
     const template = rewritten ? applyChange(workload.template, rewrite) : workload.template;
-    const onTarget = target.mesh === "none" || (!workload.templateHostNetwork && !optsOut(target, template));
+    const onTarget =
+      target.mesh === "none" || (!workload.templateHostNetwork && !templateOptsOutOf(template, target.mesh));
     const pods = managedPods.filter(
       (pod) => pod.owner?.kind === workload.kind && pod.owner.name === workload.name && !pod.terminating,
     );

@@ -115,6 +115,11 @@ export function findTemplateOptIns(template: Markers): FoundOptIn[] {
   );
 }
 
+/** Whether the pod template opts out of this mesh (an opt-out beats an opt-in, as in every injector). */
+export function templateOptsOutOf(template: Markers, mesh: MeshName): boolean {
+  return findTemplateOptIns(template).some((optIn) => optIn.mesh === mesh && !optIn.optsIn);
+}
+
 /** Whether an opt-in speaks about this mesh ref (an opt-in without a revision speaks to every revision). */
 function concerns(optIn: FoundOptIn, ref: MeshRef): boolean {
   if (optIn.mesh !== ref.mesh) return false;

@@ -3,20 +3,19 @@
 // every other, and comes back on no mesh at all. That is a choice a person must make on purpose,
 // so it blocks until acknowledged.
 import type { MigrationWarning } from "../api/schema.ts";
-import { driverFor, findTemplateOptIns } from "../meshes/registry.ts";
+import { driverFor, templateOptsOutOf } from "../meshes/registry.ts";
 import { listNames, movingNamespaces } from "./boundary.ts";
 import { describeMeshRef, workloadName } from "./describe.ts";
 import type { PreflightInput, PreflightWorkload } from "./input.ts";
-
-function optsOutOf(mesh: string, workload: PreflightWorkload): boolean {
-  return findTemplateOptIns(workload.template).some((optIn) => optIn.mesh === mesh && !optIn.optsIn);
-}
 
 /** Restarted out of the source (it is on it, and leaving needs a restart) into a mesh it refuses. */
 function leavesEveryMesh(input: PreflightInput, workload: PreflightWorkload): boolean {
   if (input.source.mesh === "none" || input.target.mesh === "none") return false;
   if (!driverFor(input.source.mesh).leaveRequiresRestart || workload.hostNetwork) return false;
-  return optsOutOf(input.target.mesh, workload) && !optsOutOf(input.source.mesh, workload);
+  return (
+    templateOptsOutOf(workload.template, input.target.mesh) &&
+    !templateOptsOutOf(workload.template, input.source.mesh)
+  );
 }
 
 export function targetOptOutWarnings(input: PreflightInput): MigrationWarning[] {

@@ -2,7 +2,7 @@
 // Every sidecar injector and istio-cni skip host-network pods; Linkerd's injector also skips
 // pods whose service-account token is not mounted (the proxy needs it for its identity).
 import type { MigrationWarning } from "../api/schema.ts";
-import { findTemplateOptIns } from "../meshes/registry.ts";
+import { templateOptsOutOf } from "../meshes/registry.ts";
 import { listNames, movingNamespaces } from "./boundary.ts";
 import { describeMeshRef, workloadName } from "./describe.ts";
 import type { PreflightInput, PreflightWorkload } from "./input.ts";
@@ -44,19 +44,17 @@ const RULES: Rule[] = [
   },
 ];
 
-/** A workload that opts out of the target on purpose is not expected there: nothing to warn about. */
-function optsOutOfTarget(input: PreflightInput, workload: PreflightWorkload): boolean {
-  return findTemplateOptIns(workload.template).some(
-    (optIn) => optIn.mesh === input.target.mesh && !optIn.optsIn,
-  );
-}
-
 export function uninjectableWorkloadWarnings(input: PreflightInput): MigrationWarning[] {
   return RULES.filter((rule) => rule.applies(input)).flatMap((rule) =>
     movingNamespaces(input).flatMap(({ name }) => {
       const matching = input
         .workloadsIn(name)
-        .filter((workload) => rule.matches(workload) && !optsOutOfTarget(input, workload))
+        .filter(
+          (workload) =>
+            rule.matches(workload) &&
+            // One that opts out of the target on purpose is not expected there: nothing to warn about.
+            !templateOptsOutOf(workload.template, input.target.mesh),
+        )
         .map(workloadName);
       if (matching.length === 0) return [];
       return [
