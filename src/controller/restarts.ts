@@ -4,7 +4,7 @@
 // forward and the rollback direction.
 import type { MarkerChange, Markers, MeshRef } from "../meshes/driver.ts";
 import { applyChange, noChange } from "../meshes/markers.ts";
-import { driverFor, findTemplateOptIns, isDoubleMeshed, podOnMesh } from "../meshes/registry.ts";
+import { driverFor, isDoubleMeshed, podOnMesh, templateOptsOutOf } from "../meshes/registry.ts";
 import type { RestartWorkloadAction } from "./actions.ts";
 import { type Direction, decodeStamp, encodeStamp, RESTART_STAMP_ANNOTATION } from "./bookkeeping.ts";
 import type { PodObservation, WorkloadFacts } from "./facts.ts";
@@ -64,7 +64,7 @@ export function workloadRef(w: { kind: string; name: string }): string {
 export function expectsMesh(mesh: MeshRef, template: Markers, hostNetwork: boolean): boolean {
   if (mesh.mesh === "none") return true;
   if (hostNetwork) return false;
-  return !findTemplateOptIns(template).some((optIn) => optIn.mesh === mesh.mesh && !optIn.optsIn);
+  return !templateOptsOutOf(template, mesh.mesh);
 }
 
 export interface TemplateChange {
@@ -118,15 +118,6 @@ export interface RestartPlan {
   recheckAfterMs: number | undefined;
 }
 
-function expectsStage(input: RestartPlanInput, action: RestartWorkloadAction): boolean {
-  const w = input.workloads.find(
-    (candidate) => candidate.kind === action.kind && candidate.name === action.name,
-  );
-  if (!w) return false;
-  const template = applyChange(w.template, action.templateChange);
-  return expectsMesh(input.final, template, w.templateHostNetwork);
-}
-
 export function planRestarts(input: RestartPlanInput): RestartPlan {
   const { migration, leaving, stage, final, now } = input;
   const leavingDriver = leaving.mesh === "none" ? undefined : driverFor(leaving.mesh);
@@ -148,6 +139,8 @@ export function planRestarts(input: RestartPlanInput): RestartPlan {
   // A workload restarted for this step whose pods all verified on the stage mesh proves the injector.
   let injectorProven = !canary;
   const notBefore = new Map<RestartWorkloadAction, number>();
+  /** Actions whose pods the final mesh is expected to take (they are the ones that prove it). */
+  const provesStage = new Set<RestartWorkloadAction>();
 
   for (const w of [...input.workloads].sort((a, b) => workloadRef(a).localeCompare(workloadRef(b)))) {
     const podsOf = input.pods.filter((p) => p.owner?.kind === w.kind && p.owner.name === w.name);
@@ -225,11 +218,12 @@ export function planRestarts(input: RestartPlanInput): RestartPlan {
     };
     plan.toStart.push(action);
     if (stampedNow) notBefore.set(action, stamp.startedAt + retryBackoffMs(attempt));
+    if (onFinal) provesStage.add(action);
   }
   // Retries go first (until it verifies, the canary stays the canary), then workloads whose pods
   // are expected on the stage mesh: they are the ones that prove it.
   const rank = (action: RestartWorkloadAction) =>
-    notBefore.has(action) ? 0 : expectsStage(input, action) ? 1 : 2;
+    notBefore.has(action) ? 0 : provesStage.has(action) ? 1 : 2;
   plan.toStart.sort((a, b) => rank(a) - rank(b));
   const room = input.mayStart ? Math.max(0, input.maxConcurrentRollouts - plan.rolling) : 0;
   const candidates = injectorProven ? plan.toStart : plan.rolling === 0 ? plan.toStart.slice(0, 1) : [];
