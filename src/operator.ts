@@ -131,6 +131,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   const core = kc.makeApiClient(k8s.CoreV1Api);
   let elector: LeaderElector | undefined;
+  /** Checked before every write: without leader election this process is the only writer. */
+  const leading = () => elector === undefined || elector.isLeader();
   const reconciler = new MigrationReconciler({
     caches,
     clients: { core, apps: kc.makeApiClient(k8s.AppsV1Api), custom: kc.makeApiClient(k8s.CustomObjectsApi) },
@@ -139,7 +141,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ),
     log,
     afterStep: faultHookFromEnv(),
-    stillLeading: () => elector === undefined || elector.isLeader(),
+    stillLeading: leading,
     observeStatus: (name, status) => {
       if (!status) {
         metrics.forgetMigration(name);
@@ -161,7 +163,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       workers: options.workers,
       reconcile: async (key) => {
         if (key !== GUARD_KEY) return reconciler.reconcile(key);
-        if (elector && !elector.isLeader()) return {};
+        if (!leading()) return {};
         if (
           await ensureGuard(admission, {
             policies: informers.guardPolicies,

@@ -7,6 +7,7 @@ import {
   LINKERD_CONFIG_NAMESPACE,
   linkerdDefaultInboundPolicyOf,
 } from "../preflight/linkerd-config.ts";
+import { statusCode } from "../runtime/api-error.ts";
 
 export interface ClusterSnapshot {
   namespaces: k8s.V1Namespace[];
@@ -51,10 +52,6 @@ const POLICY_RESOURCES: CustomResource[] = [
     field: "meshTLSAuthentications",
   },
 ];
-
-function statusCode(error: unknown): number | undefined {
-  return error instanceof k8s.ApiException ? error.code : undefined;
-}
 
 function describeError(error: unknown): string {
   if (error instanceof k8s.ApiException) {

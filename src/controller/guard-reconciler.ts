@@ -9,6 +9,7 @@ import {
   GUARD_BINDING_NAME,
   GUARD_POLICY_NAME,
   GUARD_SPEC_ANNOTATION,
+  type GuardKind,
   guardBinding,
   guardDrift,
   guardPolicy,
@@ -31,8 +32,6 @@ function withDigest<T extends { metadata?: k8s.V1ObjectMeta; spec?: unknown }>(o
     metadata: { ...object.metadata, annotations: { [GUARD_SPEC_ANNOTATION]: specDigest(object.spec) } },
   };
 }
-
-type GuardKind = "policy" | "binding";
 
 interface GuardObjectApi {
   apply(body: k8s.KubernetesObject): Promise<unknown>;

@@ -114,7 +114,9 @@ export function contains(actual: unknown, desired: unknown): boolean {
  * Fields a person could add to narrow the guard without touching anything we set (a match
  * condition, an object selector, excluded resources): they must stay absent.
  */
-const NARROWING_FIELDS: Record<"policy" | "binding", ReadonlyArray<readonly string[]>> = {
+export type GuardKind = "policy" | "binding";
+
+const NARROWING_FIELDS: Record<GuardKind, ReadonlyArray<readonly string[]>> = {
   policy: [["matchConditions"], ["paramKind"], ["matchConstraints", "excludeResourceRules"]],
   binding: [
     ["paramRef"],
@@ -144,7 +146,7 @@ export type GuardDrift = "missing" | "stale" | "edited";
  * a dropped validation, an added match condition).
  */
 export function guardDrift(
-  kind: "policy" | "binding",
+  kind: GuardKind,
   cached: (k8s.KubernetesObject & { spec?: unknown }) | undefined,
   desired: { spec?: unknown },
 ): GuardDrift | undefined {
@@ -160,10 +162,7 @@ export function guardDrift(
  * replaces lists, where server-side apply would merge a set such as validationActions with the
  * edit) and the narrowing fields removed.
  */
-export function guardRepairSpec(
-  kind: "policy" | "binding",
-  desired: { spec?: unknown },
-): Record<string, unknown> {
+export function guardRepairSpec(kind: GuardKind, desired: { spec?: unknown }): Record<string, unknown> {
   const spec = structuredClone(desired.spec ?? {}) as Record<string, unknown>;
   for (const path of NARROWING_FIELDS[kind]) {
     let current = spec;

@@ -1,7 +1,6 @@
 // One reconcile of one MeshMigration, from its name: re-read everything from the
 // caches, plan with the pure planner, carry out the actions, publish status.
 // It never depends on which event woke it, and never changes a cached object.
-
 import type * as k8s from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { GROUP, PLURAL, VERSION } from "../api/constants.ts";

@@ -243,7 +243,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       );
     }
     this.#notServed = true;
-    if (!this.#synced) this.#synced = true;
+    this.#synced = true;
     this.#log.debug({ delayMs }, "still not served");
   }
 
