@@ -321,7 +321,8 @@ export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
           stage,
           failedVerification,
           restarts.unmeshedAfterRestart,
-          base.pods,
+          managed,
+          base.pods.source,
         ),
         halts: true,
       },
@@ -383,17 +384,22 @@ function verificationFailedMessage(
   stage: MeshRef,
   failed: readonly string[],
   unmeshed: readonly string[],
-  pods: PodCounts,
+  managed: readonly PodObservation[],
+  sourcePods: number,
 ): string {
+  // Only the pods of the named workloads: another workload may run unmeshed on purpose.
+  const offMeshPods = managed.filter(
+    (p) => p.owner !== undefined && unmeshed.includes(workloadRef(p.owner)) && meshesOfPod(p).length === 0,
+  ).length;
   const offMesh =
     unmeshed.length > 0
-      ? ` ${pods.unmeshed} pod(s) of ${unmeshed.join(", ")} now run on no mesh: the ${describeMesh(stage)} injector let ` +
+      ? ` ${offMeshPods} pod(s) of ${unmeshed.join(", ")} now run on no mesh: the ${describeMesh(stage)} injector let ` +
         "them start without its proxy (a fail-open injector that is down or unreachable does this)."
       : "";
   const untouched =
     source.mesh === "none"
       ? ""
-      : ` No other workload of the namespace is restarted while this holds; ${pods.source} pod(s) stay on ${describeMesh(source)}.`;
+      : ` No other workload of the namespace is restarted while this holds; ${sourcePods} pod(s) stay on ${describeMesh(source)}.`;
   return (
     `Namespace ${namespace}: after ${MAX_RESTART_ATTEMPTS} restarts these workloads still have pods that are not on ` +
     `${describeMesh(stage)}: ${failed.join("; ")}.${offMesh}${untouched} Check that the injector answers ` +

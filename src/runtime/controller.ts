@@ -184,10 +184,7 @@ export class Controller<K extends string> {
       const fields = { key, retries: this.#queue.numRequeues(key) };
       if (statusCode(error) === 409) {
         // A write planned from a cache that was behind: expected; planned again on fresh state.
-        this.#log.info(
-          fields,
-          `conflict: ${error instanceof Error ? error.message : String(error)}; reconciling again`,
-        );
+        this.#log.info(fields, `${describeApiError("reconcile", key, error)}; planning again on fresh state`);
       } else if (statusCode(error) !== undefined) {
         this.#log.error(
           fields,

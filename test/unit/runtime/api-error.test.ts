@@ -21,6 +21,15 @@ describe("describeApiError", () => {
     expect(statusCode(error)).toBe(404);
   });
 
+  it("keeps the message of an error of our own that carries a status but no body (a conflict we saw)", () => {
+    const conflict = Object.assign(new Error("patch namespace shop: the object changed since it was read"), {
+      code: 409,
+    });
+    expect(describeApiError("reconcile", "move", conflict)).toBe(
+      "reconcile move: 409: patch namespace shop: the object changed since it was read",
+    );
+  });
+
   it("keeps the message of an error without a status", () => {
     expect(describeApiError("get", "Lease a/b", new Error("connect ECONNREFUSED 127.0.0.1:6443"))).toBe(
       "get Lease a/b: connect ECONNREFUSED 127.0.0.1:6443",
