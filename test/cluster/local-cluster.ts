@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as k8s from "@kubernetes/client-node";
 import { type ClientCert, type ClusterPki, ensurePki } from "./pki.ts";
-import { freePort, isAlive, type StartedProcess, startDetached, stopProcess } from "./processes.ts";
+import { freePort, isAlive, logTail, type StartedProcess, startDetached, stopProcess } from "./processes.ts";
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const DEFAULT_CLUSTER_DIR = join(REPO_ROOT, ".cluster");
@@ -98,14 +98,6 @@ export function buildMeshBinaries(log: (line: string) => void): { istio: string;
     istio: runBuild("scripts/meshes/build-istio.sh", "pilot-discovery"),
     linkerd: runBuild("scripts/meshes/build-linkerd.sh", "linkerd-controller"),
   };
-}
-
-function logTail(path: string, lines = 40): string {
-  try {
-    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
-  }
 }
 
 function kubeconfigYaml(server: string, pki: ClusterPki, client: ClientCert, user: string): string {

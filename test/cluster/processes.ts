@@ -2,7 +2,7 @@
 // own process group with its output in a log file, so `cluster:up` can return
 // while the cluster keeps running, and `cluster:down` can stop it later.
 import { spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 export interface StartedProcess {
@@ -63,4 +63,13 @@ export async function freePort(): Promise<number> {
       });
     });
   });
+}
+
+/** The last lines of a process's log, for an error message that says why it failed to start. */
+export function logTail(path: string, lines = 40): string {
+  try {
+    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
 }

@@ -4,8 +4,9 @@
 // injector would be. Same shape as the emulators' AdmissionServer, so the
 // availability controller drives both alike.
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { connect } from "node:tls";
+import { logTail } from "../cluster/processes.ts";
 import type { InjectorEndpoint } from "../emulators/admission-server.ts";
 import type { Logger } from "../emulators/log.ts";
 
@@ -42,14 +43,6 @@ export function tlsAnswers(port: number): Promise<boolean> {
   });
 }
 
-function logTail(path: string, lines = 30): string {
-  try {
-    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
-  }
-}
-
 export function createInjectorProcess(options: InjectorProcessOptions): InjectorEndpoint {
   const { name, path, port, log } = options;
   let child: ChildProcess | undefined;
@@ -73,13 +66,13 @@ export function createInjectorProcess(options: InjectorProcessOptions): Injector
     while (!(await tlsAnswers(port))) {
       if (exited) {
         throw new Error(
-          `${name} exited while starting; last lines of ${options.logFile}:\n${logTail(options.logFile)}`,
+          `${name} exited while starting; last lines of ${options.logFile}:\n${logTail(options.logFile, 30)}`,
         );
       }
       if (Date.now() > deadline) {
         spawned.kill("SIGKILL");
         throw new Error(
-          `${name} did not answer on 127.0.0.1:${port}; last lines of ${options.logFile}:\n${logTail(options.logFile)}`,
+          `${name} did not answer on 127.0.0.1:${port}; last lines of ${options.logFile}:\n${logTail(options.logFile, 30)}`,
         );
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
