@@ -20,8 +20,8 @@ import {
   podObservation,
   statefulSetFacts,
 } from "../controller/observe.ts";
-import { outlineMigration } from "../controller/outline.ts";
 import { resolveBatches } from "../controller/plan.ts";
+import { planWholeMigration } from "../controller/whole-plan.ts";
 import { driverFor } from "../meshes/registry.ts";
 import { type PreflightWorkload, preflightWarnings, preflightWorkloadOf } from "../preflight/index.ts";
 import { ClusterReadError, ClusterReader, type ClusterSnapshot } from "./cluster-reader.ts";
@@ -157,7 +157,7 @@ export function planFromSnapshot(input: {
     webhook: (name) => snapshot.webhooks.find((webhook) => webhook.metadata?.name === name),
   });
 
-  const outline = outlineMigration({
+  const outline = planWholeMigration({
     migration: input.migration,
     spec,
     namespaces,
@@ -169,6 +169,7 @@ export function planFromSnapshot(input: {
     podsIn: (namespace) => (input.pods.get(namespace) ?? []).map(podObservation),
     targetControlPlane,
     warnings,
+    now: new Date(),
   });
   return { outline, warnings };
 }

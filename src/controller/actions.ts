@@ -1,6 +1,6 @@
 // The changes a plan asks for. Each is one conflict-safe patch of only the keys
 // the operator owns, and carries the Event that tells the user it happened.
-import type { MarkerChange, Markers } from "../meshes/driver.ts";
+import type { MarkerChange, Markers, MeshRef } from "../meshes/driver.ts";
 import type { WorkloadKind } from "./facts.ts";
 
 export interface StepEvent {
@@ -37,6 +37,8 @@ export interface RestartWorkloadAction {
   name: string;
   resourceVersion: string;
   stamp: string;
+  /** The mesh the new pods must show to verify (none while draining before an ambient enrollment). */
+  stage: MeshRef;
   templateChange: MarkerChange;
   /** JSON of the template keys' original values, written on the workload when first rewritten. */
   templateOriginal?: string | undefined;

@@ -102,7 +102,7 @@ export interface MigrationPlan {
   requeueAfterMs?: number | undefined;
 }
 
-interface ResolvedBatch {
+export interface ResolvedBatch {
   name: string;
   namespaces: string[];
   missing: Set<string>;
@@ -140,6 +140,105 @@ export function resolveBatches(
     }
     return { name: batch.name, namespaces: names, missing };
   });
+}
+
+/** A namespace the batch rules keep from starting, and why. */
+export interface BatchNamespaceProblem {
+  namespace: string;
+  reason: "NamespaceNotFound" | "NamespaceTerminating" | "NamespaceOwnedByAnotherMigration";
+  message: string;
+}
+
+/**
+ * What keeps a batch from starting, namespace by namespace: it does not exist, it is being
+ * deleted, or another migration owns it. The planner holds the whole batch on any of them; the
+ * whole plan reports each.
+ */
+export function batchNamespaceProblems(
+  batch: ResolvedBatch,
+  namespaces: ReadonlyMap<string, NamespaceFacts>,
+  migration: string,
+): BatchNamespaceProblem[] {
+  return batch.namespaces.flatMap((name): BatchNamespaceProblem[] => {
+    const ns = namespaces.get(name);
+    if (!ns || batch.missing.has(name)) {
+      return [
+        {
+          namespace: name,
+          reason: "NamespaceNotFound",
+          message: `Namespace ${name} does not exist. Create it, or remove it from spec.batches.`,
+        },
+      ];
+    }
+    const owner = ns.markers.annotations[OWNER_ANNOTATION];
+    if (owner !== undefined && owner !== migration) {
+      return [
+        {
+          namespace: name,
+          reason: "NamespaceOwnedByAnotherMigration",
+          message: `Namespace ${name} is being migrated by MeshMigration ${owner}; remove it from one of the two migrations.`,
+        },
+      ];
+    }
+    if (ns.terminating && owner === undefined) {
+      return [
+        {
+          namespace: name,
+          reason: "NamespaceTerminating",
+          message: `Namespace ${name} is being deleted; remove it from spec.batches.`,
+        },
+      ];
+    }
+    return [];
+  });
+}
+
+/** The batches this migration has changed a namespace of. */
+export function startedBatches(
+  batches: readonly ResolvedBatch[],
+  namespaces: ReadonlyMap<string, NamespaceFacts>,
+  migration: string,
+): Set<string> {
+  const ours = (name: string) => namespaces.get(name)?.markers.annotations[OWNER_ANNOTATION] === migration;
+  return new Set(batches.filter((b) => b.namespaces.some(ours)).map((b) => b.name));
+}
+
+/** The batch rules' problems as the one reason the batch holds. */
+function batchHold(batch: ResolvedBatch, problems: readonly BatchNamespaceProblem[]): Problem | undefined {
+  const named = (reason: BatchNamespaceProblem["reason"]) =>
+    problems.filter((p) => p.reason === reason).map((p) => p.namespace);
+  const missing = named("NamespaceNotFound");
+  const foreign = named("NamespaceOwnedByAnotherMigration");
+  const terminating = named("NamespaceTerminating");
+  if (missing.length > 0) {
+    return {
+      reason: "NamespaceNotFound",
+      message:
+        `Batch ${batch.name} names namespace(s) that do not exist: ${missing.join(", ")}. Nothing in the batch ` +
+        "was changed. Create them, or remove them from spec.batches.",
+      halts: false,
+    };
+  }
+  if (foreign.length > 0) {
+    return {
+      reason: "NamespaceOwnedByAnotherMigration",
+      message:
+        `Batch ${batch.name}: namespace(s) ${foreign.join(", ")} are being migrated by another MeshMigration ` +
+        "(see their meshmigration.io/owner annotation). Nothing in the batch was changed; remove them from one " +
+        "of the two migrations.",
+      halts: false,
+    };
+  }
+  if (terminating.length > 0) {
+    return {
+      reason: "NamespaceTerminating",
+      message:
+        `Batch ${batch.name}: namespace(s) ${terminating.join(", ")} are being deleted. Nothing in the batch was ` +
+        "changed; remove them from spec.batches.",
+      halts: false,
+    };
+  }
+  return undefined;
 }
 
 function emptyCounts(): PodCounts {
@@ -213,29 +312,7 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
         };
       }
       if (!started && batchBlocked === undefined) {
-        const missing = [...batch.missing];
-        const foreign = batch.namespaces.filter((ns) => {
-          const owner = input.namespaces.get(ns)?.markers.annotations[OWNER_ANNOTATION];
-          return owner !== undefined && owner !== name;
-        });
-        if (missing.length > 0) {
-          batchBlocked = {
-            reason: "NamespaceNotFound",
-            message:
-              `Batch ${batch.name} names namespace(s) that do not exist: ${missing.join(", ")}. Nothing in the batch ` +
-              "was changed. Create them, or remove them from spec.batches.",
-            halts: false,
-          };
-        } else if (foreign.length > 0) {
-          batchBlocked = {
-            reason: "NamespaceOwnedByAnotherMigration",
-            message:
-              `Batch ${batch.name}: namespace(s) ${foreign.join(", ")} are being migrated by another MeshMigration ` +
-              "(see their meshmigration.io/owner annotation). Nothing in the batch was changed; remove them from one " +
-              "of the two migrations.",
-            halts: false,
-          };
-        }
+        batchBlocked = batchHold(batch, batchNamespaceProblems(batch, input.namespaces, name));
       }
 
       // Namespaces this migration has started go on whatever the slots; until verified, each holds

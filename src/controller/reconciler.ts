@@ -24,8 +24,8 @@ import {
   podObservation,
   statefulSetFacts,
 } from "./observe.ts";
-import { outlineMigration } from "./outline.ts";
 import { type MigrationPlan, planMigration, resolveBatches } from "./plan.ts";
+import { planWholeMigration } from "./whole-plan.ts";
 
 /** Read-only access to an informer cache. */
 export interface Cache<T> {
@@ -177,7 +177,7 @@ export class MigrationReconciler {
 
     if (spec.dryRun) {
       // Only compute and publish the whole plan: nothing in the cluster changes.
-      const outline = outlineMigration({
+      const outline = planWholeMigration({
         migration: name,
         spec,
         namespaces,
@@ -185,6 +185,7 @@ export class MigrationReconciler {
         podsIn,
         targetControlPlane,
         warnings,
+        now,
       });
       await this.#publishStatus(
         migration,

@@ -201,6 +201,7 @@ export function planRestarts(input: RestartPlanInput): RestartPlan {
       name: w.name,
       resourceVersion: w.resourceVersion,
       stamp: encodeStamp({ migration, direction: input.direction, attempt, startedAt: now }),
+      stage,
       templateChange: change,
       templateOriginal: templateChange?.recordOriginal,
       dropTemplateOriginal: templateChange?.dropRecord === true,

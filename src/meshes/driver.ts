@@ -95,4 +95,15 @@ export interface MeshDriver {
   readonly skipsPodsMeshedBy?: readonly MeshName[];
   /** The control-plane revision a member pod was injected by, when the mesh has revisions and the pod says. */
   podRevision?(pod: PodFacts): string | undefined;
+  /**
+   * The marks a pod this mesh took carries, exactly as isMember and podRevision read them. The
+   * whole plan is projected on pods built from these (src/controller/projection.ts).
+   */
+  memberMarks(ref: MeshRef): MemberMarks;
+}
+
+/** What membership adds to a pod: proxy containers and annotations. */
+export interface MemberMarks {
+  containers: string[];
+  annotations: Record<string, string>;
 }

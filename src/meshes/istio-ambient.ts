@@ -68,4 +68,7 @@ export const istioAmbientDriver: MeshDriver = {
   optOutMarker() {
     return { kind: "label", key: DATAPLANE_MODE_LABEL, value: "none", optsIn: false };
   },
+  memberMarks() {
+    return { containers: [], annotations: { [REDIRECTION_ANNOTATION]: "enabled" } };
+  },
 };

@@ -160,4 +160,12 @@ export const istioDriver: MeshDriver = {
   },
 
   podRevision,
+
+  memberMarks(ref) {
+    const revision = ref.revision ?? DEFAULT_REVISION;
+    return {
+      containers: [ISTIO_PROXY_CONTAINER],
+      annotations: { [SIDECAR_STATUS_ANNOTATION]: JSON.stringify({ revision }) },
+    };
+  },
 };

@@ -76,4 +76,7 @@ export const linkerdDriver: MeshDriver = {
   optOutMarker() {
     return { kind: "annotation", key: LINKERD_INJECT_ANNOTATION, value: "disabled", optsIn: false };
   },
+  memberMarks() {
+    return { containers: [LINKERD_PROXY_CONTAINER], annotations: {} };
+  },
 };

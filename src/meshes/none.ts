@@ -15,4 +15,5 @@ export const noneDriver: MeshDriver = {
   isMember: () => false,
   templateOptIns: () => [],
   controlPlane: () => [],
+  memberMarks: () => ({ containers: [], annotations: {} }),
 };

@@ -54,6 +54,15 @@ describe("migration plan", () => {
     expect(degraded?.message).toContain("a");
   });
 
+  it("changes nothing in a batch that names a namespace being deleted, as the whole plan says", () => {
+    const going = { ...namespace("a", { "istio-injection": "enabled" }), terminating: true };
+    const plan = planMigration(input([going, namespace("b", { team: "pay" })]));
+    expect(plan.actions).toEqual([]);
+    const degraded = plan.status.conditions.find((c) => c.type === "Degraded");
+    expect(degraded).toMatchObject({ status: "True", reason: "NamespaceTerminating" });
+    expect(degraded?.message).toContain("remove them from spec.batches");
+  });
+
   it("starts the first batch only, one namespace at a time", () => {
     const plan = planMigration(
       input([namespace("a", { "istio-injection": "enabled" }), namespace("b", { team: "pay" })]),

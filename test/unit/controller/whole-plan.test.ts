@@ -10,7 +10,7 @@ import {
   parseSpec,
 } from "../../../src/api/schema.ts";
 import type { NamespaceFacts, PodObservation, WorkloadFacts } from "../../../src/controller/facts.ts";
-import { type OutlineInput, outlineMigration } from "../../../src/controller/outline.ts";
+import { planWholeMigration, type WholePlanInput } from "../../../src/controller/whole-plan.ts";
 import { deployment, namespace, pod, READY_CONTROL_PLANE } from "./builders.ts";
 
 type Cluster = {
@@ -22,13 +22,13 @@ type Cluster = {
 function outline(
   spec: MeshMigrationSpecInput,
   cluster: Cluster,
-  overrides: Partial<OutlineInput> = {},
-): ReturnType<typeof outlineMigration> {
+  overrides: Partial<WholePlanInput> = {},
+): ReturnType<typeof planWholeMigration> {
   const parsed = parseSpec(spec);
   if (!parsed.ok) throw new Error(parsed.errors.join("; "));
   const workloads = cluster.workloads ?? [];
   const pods = cluster.pods ?? [];
-  return outlineMigration({
+  return planWholeMigration({
     migration: "move",
     spec: parsed.spec,
     namespaces: new Map(cluster.namespaces.map((ns) => [ns.name, ns])),
@@ -36,6 +36,7 @@ function outline(
     podsIn: (ns) => pods.filter((p) => p.metadata.namespace === ns),
     targetControlPlane: READY_CONTROL_PLANE,
     warnings: [],
+    now: new Date("2026-12-01T00:00:00Z"),
     ...overrides,
   });
 }
@@ -50,13 +51,13 @@ function shopNamespace(labels: Record<string, string> = { "istio-injection": "en
   return namespace("shop", { ...labels, team: "payments" });
 }
 
-function onlyNamespace(result: ReturnType<typeof outlineMigration>) {
+function onlyNamespace(result: ReturnType<typeof planWholeMigration>) {
   const ns = result.batches[0]?.namespaces[0];
   if (!ns) throw new Error("no namespace in the outline");
   return ns;
 }
 
-describe("outlineMigration", () => {
+describe("planWholeMigration", () => {
   it("records, then switches the namespace in one patch and restarts one workload first, then in waves", () => {
     const result = outline(
       { ...ISTIO_TO_LINKERD, strategy: { maxConcurrentRollouts: 2 } },
@@ -282,6 +283,72 @@ describe("outlineMigration", () => {
       ["payments", false, ["billing", "ledger"]],
       ["rest", true, ["web"]],
     ]);
+  });
+
+  it("holds only batches after the gate that have not started, as the planner does", () => {
+    const owned = namespace(
+      "web",
+      { "istio-injection": "enabled" },
+      {
+        "meshmigration.io/owner": "move",
+        "meshmigration.io/original": JSON.stringify({
+          labels: { "istio-injection": "enabled" },
+          annotations: {},
+        }),
+      },
+    );
+    const result = outline(
+      {
+        ...ISTIO_TO_LINKERD,
+        batches: [
+          { name: "canary", namespaces: ["shop"] },
+          { name: "started", namespaces: ["web"] },
+          { name: "later", namespaces: ["api"] },
+        ],
+        stopAfterBatch: "canary",
+      },
+      { namespaces: [shopNamespace(), owned, namespace("api", { "istio-injection": "enabled" })] },
+    );
+    expect(result.batches.map((b) => [b.name, b.held])).toEqual([
+      ["canary", false],
+      ["started", false],
+      ["later", true],
+    ]);
+  });
+
+  it("plans the rollback when spec.rollback is true: restore the original, then restart back", () => {
+    const result = outline(
+      { ...ISTIO_TO_LINKERD, rollback: true },
+      {
+        namespaces: [
+          namespace(
+            "shop",
+            { "meshmigration.io/owner": "move" },
+            {
+              "linkerd.io/inject": "enabled",
+              "meshmigration.io/owner": "move",
+              "meshmigration.io/original": JSON.stringify({
+                labels: { "istio-injection": "enabled" },
+                annotations: {},
+              }),
+            },
+          ),
+        ],
+        workloads: [deployment("web"), deployment("api")],
+        pods: [pod("web-1", "web", "linkerd"), pod("api-1", "api", "istio")],
+      },
+    );
+    const ns = onlyNamespace(result);
+    expect(ns.changes).toEqual([
+      {
+        step: expect.stringContaining("restore the recorded original mesh markers"),
+        labels: ["istio-injection=enabled"],
+        annotations: ["linkerd.io/inject-"],
+      },
+    ]);
+    expect(ns.restartWaves).toEqual([["deployment/web"]]);
+    expect(ns.notRestarted).toEqual([{ workload: "deployment/api", reason: "already on istio" }]);
+    expect(result.summary).toContain("this is the rollback plan");
   });
 
   it("is blocked by a blocking warning unless blockOnWarnings is false", () => {
