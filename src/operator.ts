@@ -15,6 +15,7 @@ import {
   type MeshMigrationObject,
   MigrationReconciler,
 } from "./controller/reconciler.ts";
+import { POLICY_RESOURCES, policyResourcePath } from "./preflight/index.ts";
 import { Controller } from "./runtime/controller.ts";
 import { createHealthServer } from "./runtime/health-server.ts";
 import {
@@ -86,21 +87,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   // CRD simply means no objects (and is noticed once it is installed).
   const policyInformers = createInformers(
     kc,
-    {
-      peerAuthentications: informerSpec<k8s.KubernetesObject>(
-        "/apis/security.istio.io/v1/peerauthentications",
-      ),
-      istioAuthorizationPolicies: informerSpec<k8s.KubernetesObject>(
-        "/apis/security.istio.io/v1/authorizationpolicies",
-      ),
-      linkerdServers: informerSpec<k8s.KubernetesObject>("/apis/policy.linkerd.io/v1beta3/servers"),
-      linkerdAuthorizationPolicies: informerSpec<k8s.KubernetesObject>(
-        "/apis/policy.linkerd.io/v1alpha1/authorizationpolicies",
-      ),
-      meshTLSAuthentications: informerSpec<k8s.KubernetesObject>(
-        "/apis/policy.linkerd.io/v1alpha1/meshtlsauthentications",
-      ),
-    },
+    Object.fromEntries(
+      POLICY_RESOURCES.map((resource) => [
+        resource.field,
+        informerSpec<k8s.KubernetesObject>(policyResourcePath(resource)),
+      ]),
+    ),
     { logger: log, backoff: { maxMs: 120_000 } },
   );
   const caches: ClusterCaches = { ...informers, policies: policyInformers };

@@ -1,12 +1,7 @@
 // Reads what a plan needs from a cluster with plain LIST calls, through the user's kubeconfig.
 // Nothing is ever written. A policy CRD that is not installed simply means no such objects.
 import * as k8s from "@kubernetes/client-node";
-import type { PolicyObjects } from "../preflight/index.ts";
-import {
-  LINKERD_CONFIG_NAME,
-  LINKERD_CONFIG_NAMESPACE,
-  linkerdDefaultInboundPolicyOf,
-} from "../preflight/linkerd-config.ts";
+import { POLICY_RESOURCES, type PolicyObjects } from "../preflight/index.ts";
 import { statusCode } from "../runtime/api-error.ts";
 
 export interface ClusterSnapshot {
@@ -16,42 +11,10 @@ export interface ClusterSnapshot {
   daemonSets: k8s.V1DaemonSet[];
   webhooks: k8s.V1MutatingWebhookConfiguration[];
   policies: PolicyObjects;
-  /** Linkerd's cluster-wide proxy.defaultInboundPolicy, when Linkerd is installed and says. */
-  linkerdDefaultInboundPolicy: string | undefined;
 }
 
 /** Where a list or read failed, and why, for a user to act on. */
 export class ClusterReadError extends Error {}
-
-interface CustomResource {
-  group: string;
-  version: string;
-  plural: string;
-  field: keyof PolicyObjects;
-}
-
-const POLICY_RESOURCES: CustomResource[] = [
-  { group: "security.istio.io", version: "v1", plural: "peerauthentications", field: "peerAuthentications" },
-  {
-    group: "security.istio.io",
-    version: "v1",
-    plural: "authorizationpolicies",
-    field: "istioAuthorizationPolicies",
-  },
-  { group: "policy.linkerd.io", version: "v1beta3", plural: "servers", field: "linkerdServers" },
-  {
-    group: "policy.linkerd.io",
-    version: "v1alpha1",
-    plural: "authorizationpolicies",
-    field: "linkerdAuthorizationPolicies",
-  },
-  {
-    group: "policy.linkerd.io",
-    version: "v1alpha1",
-    plural: "meshtlsauthentications",
-    field: "meshTLSAuthentications",
-  },
-];
 
 function describeError(error: unknown): string {
   if (error instanceof k8s.ApiException) {
@@ -90,18 +53,16 @@ export class ClusterReader {
   }
 
   async snapshot(): Promise<ClusterSnapshot> {
-    const [namespaces, deployments, statefulSets, daemonSets, webhooks, policies, linkerdConfig] =
-      await Promise.all([
-        attempt("list namespaces", this.#server, () => this.#core.listNamespace()),
-        attempt("list deployments", this.#server, () => this.#apps.listDeploymentForAllNamespaces()),
-        attempt("list statefulsets", this.#server, () => this.#apps.listStatefulSetForAllNamespaces()),
-        attempt("list daemonsets", this.#server, () => this.#apps.listDaemonSetForAllNamespaces()),
-        attempt("list mutatingwebhookconfigurations", this.#server, () =>
-          this.#admission.listMutatingWebhookConfiguration(),
-        ),
-        this.#policies(),
-        this.#linkerdConfig(),
-      ]);
+    const [namespaces, deployments, statefulSets, daemonSets, webhooks, policies] = await Promise.all([
+      attempt("list namespaces", this.#server, () => this.#core.listNamespace()),
+      attempt("list deployments", this.#server, () => this.#apps.listDeploymentForAllNamespaces()),
+      attempt("list statefulsets", this.#server, () => this.#apps.listStatefulSetForAllNamespaces()),
+      attempt("list daemonsets", this.#server, () => this.#apps.listDaemonSetForAllNamespaces()),
+      attempt("list mutatingwebhookconfigurations", this.#server, () =>
+        this.#admission.listMutatingWebhookConfiguration(),
+      ),
+      this.#policies(),
+    ]);
     return {
       namespaces: namespaces.items,
       deployments: deployments.items,
@@ -109,7 +70,6 @@ export class ClusterReader {
       daemonSets: daemonSets.items,
       webhooks: webhooks.items,
       policies,
-      linkerdDefaultInboundPolicy: linkerdDefaultInboundPolicyOf(linkerdConfig),
     };
   }
 
@@ -144,20 +104,5 @@ export class ClusterReader {
       }),
     );
     return Object.fromEntries(lists) as PolicyObjects;
-  }
-
-  async #linkerdConfig(): Promise<k8s.V1ConfigMap | undefined> {
-    try {
-      const list = await this.#core.listNamespacedConfigMap({
-        namespace: LINKERD_CONFIG_NAMESPACE,
-        fieldSelector: `metadata.name=${LINKERD_CONFIG_NAME}`,
-      });
-      return list.items[0];
-    } catch (error) {
-      if (statusCode(error) === 404) return undefined;
-      throw new ClusterReadError(
-        `cannot list configmap ${LINKERD_CONFIG_NAMESPACE}/${LINKERD_CONFIG_NAME} from ${this.#server}: ${describeError(error)}`,
-      );
-    }
   }
 }

@@ -11,19 +11,11 @@ import {
   type MigrationWarning,
   parseSpec,
 } from "../api/schema.ts";
+import { type ClusterReadings, migrationFacts } from "../controller/cluster-facts.ts";
 import type { NamespaceFacts } from "../controller/facts.ts";
-import {
-  controlPlaneFacts,
-  daemonSetFacts,
-  deploymentFacts,
-  namespaceFacts,
-  podObservation,
-  statefulSetFacts,
-} from "../controller/observe.ts";
+import { namespaceFacts } from "../controller/observe.ts";
 import { resolveBatches } from "../controller/plan.ts";
 import { planWholeMigration } from "../controller/whole-plan.ts";
-import { driverFor } from "../meshes/registry.ts";
-import { type PreflightWorkload, preflightWarnings, preflightWorkloadOf } from "../preflight/index.ts";
 import { ClusterReadError, ClusterReader, type ClusterSnapshot } from "./cluster-reader.ts";
 import { renderJson, renderTable } from "./render.ts";
 
@@ -115,9 +107,32 @@ function byNamespace<T extends { metadata?: { namespace?: string | undefined } |
   return (namespace) => grouped.get(namespace) ?? [];
 }
 
+/** A snapshot and the pods of the moving namespaces, as the readings the operator plans from too. */
+function snapshotReadings(
+  snapshot: ClusterSnapshot,
+  pods: ReadonlyMap<string, k8s.V1Pod[]>,
+): ClusterReadings {
+  const find = <T extends { metadata?: { name?: string; namespace?: string } }>(
+    items: readonly T[],
+    namespace: string,
+    name: string,
+  ) => items.find((item) => item.metadata?.namespace === namespace && item.metadata?.name === name);
+  return {
+    namespaces: snapshot.namespaces,
+    deploymentsIn: byNamespace(snapshot.deployments),
+    statefulSetsIn: byNamespace(snapshot.statefulSets),
+    daemonSetsIn: byNamespace(snapshot.daemonSets),
+    podsIn: (namespace) => pods.get(namespace) ?? [],
+    deployment: (namespace, name) => find(snapshot.deployments, namespace, name),
+    daemonSet: (namespace, name) => find(snapshot.daemonSets, namespace, name),
+    webhooks: snapshot.webhooks,
+    policies: snapshot.policies,
+  };
+}
+
 /**
  * The plan and the preflight warnings for a spec, from a snapshot of the cluster. Pure: the
- * same facts the operator reads from its informer caches, read here from one set of LISTs.
+ * facts come from migrationFacts, as the operator's do.
  */
 export function planFromSnapshot(input: {
   migration: string | undefined;
@@ -125,53 +140,14 @@ export function planFromSnapshot(input: {
   snapshot: ClusterSnapshot;
   pods: ReadonlyMap<string, k8s.V1Pod[]>;
 }): { outline: MigrationOutline; warnings: MigrationWarning[] } {
-  const { spec, snapshot } = input;
-  const namespaces = namespaceMap(snapshot);
-  const deployments = byNamespace(snapshot.deployments);
-  const statefulSets = byNamespace(snapshot.statefulSets);
-  const daemonSets = byNamespace(snapshot.daemonSets);
-  const preflightWorkloads = (namespace: string): PreflightWorkload[] => [
-    ...deployments(namespace).map((w) => preflightWorkloadOf("Deployment", w)),
-    ...statefulSets(namespace).map((w) => preflightWorkloadOf("StatefulSet", w)),
-    ...daemonSets(namespace).map((w) => preflightWorkloadOf("DaemonSet", w)),
-  ];
-  const warnings = preflightWarnings({
-    source: spec.source,
-    target: spec.target,
-    batches: resolveBatches(spec, namespaces),
-    namespaces,
-    workloadsIn: preflightWorkloads,
-    policies: snapshot.policies,
-    webhooks: snapshot.webhooks,
-    linkerdDefaultInboundPolicy: snapshot.linkerdDefaultInboundPolicy,
-  });
-
-  const find = <T extends { metadata?: { name?: string; namespace?: string } }>(
-    items: readonly T[],
-    namespace: string,
-    name: string,
-  ) => items.find((item) => item.metadata?.namespace === namespace && item.metadata?.name === name);
-  const targetControlPlane = controlPlaneFacts(driverFor(spec.target.mesh).controlPlane(spec.target), {
-    deployment: (namespace, name) => find(snapshot.deployments, namespace, name),
-    daemonSet: (namespace, name) => find(snapshot.daemonSets, namespace, name),
-    webhook: (name) => snapshot.webhooks.find((webhook) => webhook.metadata?.name === name),
-  });
-
+  const facts = migrationFacts(input.spec, snapshotReadings(input.snapshot, input.pods));
   const outline = planWholeMigration({
     migration: input.migration,
-    spec,
-    namespaces,
-    workloadsIn: (namespace) => [
-      ...deployments(namespace).map(deploymentFacts),
-      ...statefulSets(namespace).map(statefulSetFacts),
-      ...daemonSets(namespace).map(daemonSetFacts),
-    ],
-    podsIn: (namespace) => (input.pods.get(namespace) ?? []).map(podObservation),
-    targetControlPlane,
-    warnings,
+    spec: input.spec,
+    ...facts,
     now: new Date(),
   });
-  return { outline, warnings };
+  return { outline, warnings: facts.warnings };
 }
 
 function messageOf(error: unknown): string {

@@ -5,26 +5,18 @@ import type * as k8s from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { GROUP, PLURAL, VERSION } from "../api/constants.ts";
 import { type MigrationWarning, parseSpec } from "../api/schema.ts";
-import { driverFor } from "../meshes/registry.ts";
-import { preflightWorkloadOf } from "../preflight/input.ts";
-import { preflightWarnings } from "../preflight/preflight.ts";
+import type { PolicyObjects } from "../preflight/index.ts";
 import { statusCode } from "../runtime/api-error.ts";
+import { type ClusterReadings, migrationFacts } from "./cluster-facts.ts";
 import type { Condition } from "./conditions.ts";
 import { mergeConditions, newlyRaised } from "./conditions.ts";
 import { bookkeepingOf, finalizersWith, releaseBookkeeping } from "./deletion.ts";
 import type { EventRecorder } from "./events.ts";
 import { type ExecutorClients, executeAction, MERGE_PATCH } from "./executor.ts";
-import type { NamespaceFacts, WorkloadFacts } from "./facts.ts";
+import type { WorkloadFacts } from "./facts.ts";
 import type { FaultHook } from "./fault-injection.ts";
-import {
-  controlPlaneFacts,
-  daemonSetFacts,
-  deploymentFacts,
-  namespaceFacts,
-  podObservation,
-  statefulSetFacts,
-} from "./observe.ts";
-import { type MigrationPlan, planMigration, resolveBatches } from "./plan.ts";
+import { daemonSetFacts, deploymentFacts, statefulSetFacts } from "./observe.ts";
+import { type MigrationPlan, planMigration } from "./plan.ts";
 import { planWholeMigration } from "./whole-plan.ts";
 
 /** Read-only access to an informer cache. */
@@ -41,13 +33,26 @@ export interface ClusterCaches {
   statefulSets: Cache<k8s.V1StatefulSet>;
   daemonSets: Cache<k8s.V1DaemonSet>;
   webhooks: Cache<k8s.V1MutatingWebhookConfiguration>;
-  /** Mesh policy objects for the preflight; empty when their CRDs are not installed. */
-  policies?: {
-    peerAuthentications: Cache<k8s.KubernetesObject>;
-    istioAuthorizationPolicies: Cache<k8s.KubernetesObject>;
-    linkerdServers: Cache<k8s.KubernetesObject>;
-    linkerdAuthorizationPolicies: Cache<k8s.KubernetesObject>;
-    meshTLSAuthentications: Cache<k8s.KubernetesObject>;
+  /** Mesh policy objects for the preflight (POLICY_RESOURCES); empty when their CRDs are not installed. */
+  policies?: Partial<Record<keyof PolicyObjects, Cache<k8s.KubernetesObject>>>;
+}
+
+/** The caches as the readings migrationFacts plans from. */
+export function cachedReadings(caches: ClusterCaches): ClusterReadings {
+  const policies: PolicyObjects = {};
+  for (const [field, cache] of Object.entries(caches.policies ?? {})) {
+    if (cache) policies[field as keyof PolicyObjects] = cache.list();
+  }
+  return {
+    namespaces: caches.namespaces.list(),
+    deploymentsIn: (ns: string) => caches.deployments.list(ns),
+    statefulSetsIn: (ns) => caches.statefulSets.list(ns),
+    daemonSetsIn: (ns) => caches.daemonSets.list(ns),
+    podsIn: (ns) => caches.pods.list(ns),
+    deployment: (ns, name) => caches.deployments.get(name, ns),
+    daemonSet: (ns, name) => caches.daemonSets.get(name, ns),
+    webhooks: caches.webhooks.list(),
+    policies,
   };
 }
 
@@ -115,44 +120,8 @@ export class MigrationReconciler {
     }
     const spec = parsed.spec;
 
-    const namespaces = new Map<string, NamespaceFacts>(
-      caches.namespaces.list().map((ns) => [ns.metadata?.name ?? "", namespaceFacts(ns)]),
-    );
-    const lookup = {
-      deployment: (ns: string, n: string) => caches.deployments.get(n, ns),
-      daemonSet: (ns: string, n: string) => caches.daemonSets.get(n, ns),
-      webhook: (n: string) => caches.webhooks.get(n),
-    };
-    const targetControlPlane = controlPlaneFacts(
-      driverFor(spec.target.mesh).controlPlane(spec.target),
-      lookup,
-    );
-    const sourceControlPlane = controlPlaneFacts(
-      driverFor(spec.source.mesh).controlPlane(spec.source),
-      lookup,
-    );
-    const workloadsIn = (ns: string) => this.#workloadsIn(ns);
-    const podsIn = (ns: string) => caches.pods.list(ns).map(podObservation);
-    const policies = caches.policies;
-    const warnings = preflightWarnings({
-      source: spec.source,
-      target: spec.target,
-      batches: resolveBatches(spec, namespaces),
-      namespaces,
-      workloadsIn: (ns) => [
-        ...caches.deployments.list(ns).map((w) => preflightWorkloadOf("Deployment", w)),
-        ...caches.statefulSets.list(ns).map((w) => preflightWorkloadOf("StatefulSet", w)),
-        ...caches.daemonSets.list(ns).map((w) => preflightWorkloadOf("DaemonSet", w)),
-      ],
-      policies: {
-        peerAuthentications: policies?.peerAuthentications.list() ?? [],
-        istioAuthorizationPolicies: policies?.istioAuthorizationPolicies.list() ?? [],
-        linkerdServers: policies?.linkerdServers.list() ?? [],
-        linkerdAuthorizationPolicies: policies?.linkerdAuthorizationPolicies.list() ?? [],
-        meshTLSAuthentications: policies?.meshTLSAuthentications.list() ?? [],
-      },
-      webhooks: caches.webhooks.list(),
-    });
+    const facts = migrationFacts(spec, cachedReadings(caches));
+    const { namespaces, workloadsIn, podsIn, targetControlPlane, sourceControlPlane, warnings } = facts;
     const plan = planMigration({
       name,
       generation,

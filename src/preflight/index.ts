@@ -2,8 +2,9 @@
 export type { PolicyObjects, PreflightInput, PreflightWorkload, WebhookConfigurationLike } from "./input.ts";
 export { preflightWorkloadOf } from "./input.ts";
 export {
-  LINKERD_CONFIG_NAME,
-  LINKERD_CONFIG_NAMESPACE,
+  LINKERD_DESTINATION_NAME,
+  LINKERD_DESTINATION_NAMESPACE,
   linkerdDefaultInboundPolicyOf,
 } from "./linkerd-config.ts";
+export { POLICY_RESOURCES, type PolicyResource, policyResourcePath } from "./policy-resources.ts";
 export { hasBlockingWarnings, preflightWarnings } from "./preflight.ts";

@@ -130,15 +130,31 @@ describe("preflightWorkloadOf", () => {
 });
 
 describe("linkerdDefaultInboundPolicyOf", () => {
-  it("reads proxy.defaultInboundPolicy from linkerd-config's Helm values", () => {
-    const values = "controllerReplicas: 1\nproxy:\n  defaultInboundPolicy: all-authenticated\n";
-    expect(linkerdDefaultInboundPolicyOf({ data: { values } })).toBe("all-authenticated");
+  // Shaped like the chart's linkerd-destination Deployment (charts/linkerd-control-plane/templates/destination.yaml).
+  const destination = (args: string[]) => ({
+    spec: {
+      template: {
+        spec: {
+          containers: [
+            { name: "destination", args: ["-default-opaque-ports=25"] },
+            { name: "policy", args: ["--control-plane-namespace=linkerd", ...args, "--log-format=plain"] },
+          ],
+        },
+      },
+    },
   });
 
-  it("says nothing when the ConfigMap, the key or the value is missing or unreadable", () => {
+  it("reads --default-policy from the policy controller of linkerd-destination", () => {
+    expect(linkerdDefaultInboundPolicyOf(destination(["--default-policy=all-authenticated"]))).toBe(
+      "all-authenticated",
+    );
+    expect(linkerdDefaultInboundPolicyOf(destination(["--default-policy", "deny"]))).toBe("deny");
+  });
+
+  it("says nothing when the Deployment, the container or the flag is missing", () => {
     expect(linkerdDefaultInboundPolicyOf(undefined)).toBeUndefined();
-    expect(linkerdDefaultInboundPolicyOf({ data: {} })).toBeUndefined();
-    expect(linkerdDefaultInboundPolicyOf({ data: { values: "proxy: {}\n" } })).toBeUndefined();
-    expect(linkerdDefaultInboundPolicyOf({ data: { values: "proxy: [unclosed" } })).toBeUndefined();
+    expect(linkerdDefaultInboundPolicyOf({ spec: {} })).toBeUndefined();
+    expect(linkerdDefaultInboundPolicyOf(destination([]))).toBeUndefined();
+    expect(linkerdDefaultInboundPolicyOf(destination(["--default-policy="]))).toBeUndefined();
   });
 });
