@@ -16,6 +16,7 @@ import type { NamespaceFacts } from "../controller/facts.ts";
 import { namespaceFacts } from "../controller/observe.ts";
 import { resolveBatches } from "../controller/plan.ts";
 import { planWholeMigration } from "../controller/whole-plan.ts";
+import { withComparableRevisions } from "../meshes/registry.ts";
 import { ClusterReadError, ClusterReader, type ClusterSnapshot } from "./cluster-reader.ts";
 import { renderJson, renderTable } from "./render.ts";
 
@@ -140,10 +141,11 @@ export function planFromSnapshot(input: {
   snapshot: ClusterSnapshot;
   pods: ReadonlyMap<string, k8s.V1Pod[]>;
 }): { outline: MigrationOutline; warnings: MigrationWarning[] } {
-  const facts = migrationFacts(input.spec, snapshotReadings(input.snapshot, input.pods));
+  const spec = withComparableRevisions(input.spec);
+  const facts = migrationFacts(spec, snapshotReadings(input.snapshot, input.pods));
   const outline = planWholeMigration({
     migration: input.migration,
-    spec: input.spec,
+    spec,
     ...facts,
     now: new Date(),
   });

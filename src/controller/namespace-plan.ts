@@ -204,10 +204,12 @@ export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
     };
   }
 
-  // Drain first when the target would capture pods still carrying the source's sidecar.
+  // Drain first when the target would capture pods still carrying the source's sidecar; pods
+  // nobody can restart hold the namespace there until someone recreates them.
   const drain = mustDrainBeforeEnrolling(source, target);
   const sourcePodsRemain = source.mesh !== "none" && managed.some((p) => podOnMesh(p, source));
-  const stage = drain && sourcePodsRemain ? NONE : target;
+  const strandedPods = drain ? unmanagedPodsOn(input.pods, source) : [];
+  const stage = drain && (sourcePodsRemain || strandedPods.length > 0) ? NONE : target;
   // Once the namespace enrolls in the stage mesh, a second mesh's marker is someone else's edit:
   // report it and halt rather than remove what a user added.
   const enrolledIn = namespaceMeshes(ns.markers);
@@ -348,6 +350,15 @@ export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
       message: migratedMessage(target, input.workloads.length, managed),
     };
   }
+  if (unverified.length === 0 && strandedPods.length > 0) {
+    return {
+      ...base,
+      workloads,
+      phase: "Blocked",
+      problem: strandedPodsProblem(ns.name, source, target, strandedPods),
+      message: `waiting for ${strandedPods.length} pod(s) nobody can restart to leave ${describeMesh(source)}`,
+    };
+  }
   const phase = rolling > 0 || toStart.length > 0 ? "Restarting" : "Verifying";
   return {
     ...base,
@@ -360,6 +371,37 @@ export function planNamespaceForward(input: NamespacePlanInput): NamespacePlan {
           (input.mayStart ? "" : " (paused: nothing new starts)")
         : `waiting for pods of ${unverified.join(", ")} to show ${describeMesh(stage)}`,
     recheckAfterMs: restarts.recheckAfterMs,
+  };
+}
+
+/** Running pods of no workload (bare pods, Job pods) that are on this mesh. */
+export function unmanagedPodsOn(pods: readonly PodObservation[], mesh: MeshRef): string[] {
+  if (mesh.mesh === "none") return [];
+  return pods
+    .filter((p) => p.unmanaged && !p.terminating && p.phase !== "Succeeded" && p.phase !== "Failed")
+    .filter((p) => podOnMesh(p, mesh))
+    .map((p) => p.metadata.name)
+    .sort();
+}
+
+/**
+ * The namespace cannot join a mesh that takes running pods (ambient) while pods nobody can restart
+ * still run the leaving mesh's proxy: they would be captured into two meshes at once.
+ */
+export function strandedPodsProblem(
+  namespace: string,
+  leaving: MeshRef,
+  joining: MeshRef,
+  pods: readonly string[],
+): Problem {
+  return {
+    reason: "UnmanagedPodsOnSource",
+    message:
+      `Namespace ${namespace} waits to join ${describeMesh(joining)}: ${pods.length} pod(s) that no workload ` +
+      `manages still run the ${describeMesh(leaving)} proxy (${pods.slice(0, 10).join(", ")}), and ` +
+      `${describeMesh(joining)} would capture them into two meshes. Delete or recreate them (a Job's pod: let it ` +
+      "finish or delete it); the namespace then joins by itself.",
+    halts: false,
   };
 }
 

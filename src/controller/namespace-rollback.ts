@@ -25,6 +25,8 @@ import {
   type NamespacePlan,
   type NamespacePlanInput,
   observeNamespacePods,
+  strandedPodsProblem,
+  unmanagedPodsOn,
 } from "./namespace-plan.ts";
 import { describeMesh, planRestarts, type TemplateChange } from "./restarts.ts";
 
@@ -130,7 +132,8 @@ export function planNamespaceRollback(input: NamespaceRollbackInput): NamespaceP
   // Leaving the target for a mesh that captures running pods (ambient): drain the target first.
   const drain = mustDrainBeforeEnrolling(target, source);
   const targetPodsRemain = target.mesh !== "none" && managed.some((p) => podOnMesh(p, target));
-  const stage = drain && targetPodsRemain ? NONE : source;
+  const strandedPods = drain ? unmanagedPodsOn(input.pods, target) : [];
+  const stage = drain && (targetPodsRemain || strandedPods.length > 0) ? NONE : source;
   const restore = restoreChange(source, target, original, ns.markers);
   const relabel =
     stage === source
@@ -230,6 +233,15 @@ export function planNamespaceRollback(input: NamespaceRollbackInput): NamespaceP
       workloads,
       phase: "RolledBack",
       message: `every pod of ${input.workloads.length} workload(s) is back on ${describeMesh(source)}`,
+    };
+  }
+  if (restarts.unverified.length === 0 && strandedPods.length > 0) {
+    return {
+      ...base,
+      workloads,
+      phase: "Blocked",
+      problem: strandedPodsProblem(ns.name, target, source, strandedPods),
+      message: `waiting for ${strandedPods.length} pod(s) nobody can restart to leave ${describeMesh(target)}`,
     };
   }
   return {

@@ -5,6 +5,7 @@ import type * as k8s from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { GROUP, PLURAL, VERSION } from "../api/constants.ts";
 import { type MigrationWarning, parseSpec } from "../api/schema.ts";
+import { withComparableRevisions } from "../meshes/registry.ts";
 import type { PolicyObjects } from "../preflight/index.ts";
 import { statusCode } from "../runtime/api-error.ts";
 import { type ClusterReadings, migrationFacts } from "./cluster-facts.ts";
@@ -118,7 +119,7 @@ export class MigrationReconciler {
       await this.#publishInvalid(migration, parsed.errors, generation, now);
       return {};
     }
-    const spec = parsed.spec;
+    const spec = withComparableRevisions(parsed.spec);
 
     const facts = migrationFacts(spec, cachedReadings(caches));
     const { namespaces, workloadsIn, podsIn, targetControlPlane, sourceControlPlane, warnings } = facts;

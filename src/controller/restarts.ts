@@ -24,29 +24,12 @@ export function retryBackoffMs(attempt: number): number {
 }
 
 /**
- * The order restarts run in: while the injector has not yet proved itself in this namespace,
- * one workload goes first, alone, and its pods are verified before any other restarts (a
- * fail-open injector that is down then costs one workload, not the namespace); then at most
- * maxConcurrentRollouts at once. The plan outline shows the same waves.
+ * Whether restarts into this mesh must prove the injector on one workload first: while the
+ * injector has not yet proved itself in this namespace, one workload goes alone and its pods are
+ * verified before any other restarts (a fail-open injector that is down then costs one workload,
+ * not the namespace); then at most maxConcurrentRollouts at once.
  */
-export function restartWaves<T>(
-  items: readonly T[],
-  maxConcurrentRollouts: number,
-  canaryFirst: boolean,
-): T[][] {
-  const size = Math.max(1, maxConcurrentRollouts);
-  const waves: T[][] = [];
-  let start = 0;
-  if (canaryFirst && items.length > 1 && size > 1) {
-    waves.push(items.slice(0, 1));
-    start = 1;
-  }
-  for (; start < items.length; start += size) waves.push(items.slice(start, start + size));
-  return waves;
-}
-
-/** Whether restarts into this mesh must prove the injector on one workload first. */
-export function needsCanaryRestart(stage: MeshRef): boolean {
+function needsCanaryRestart(stage: MeshRef): boolean {
   return stage.mesh !== "none" && driverFor(stage.mesh).joinRequiresRestart;
 }
 

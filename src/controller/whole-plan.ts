@@ -296,6 +296,20 @@ function batchBlockers(input: WholePlanInput, batch: ResolvedBatch): Map<string,
   return held;
 }
 
+/** Where the migration stops: before anything, or at the first batch a blocker holds. */
+function stopsWhere(
+  blocked: boolean,
+  blockers: readonly PlanBlocker[],
+  batches: ReadonlyArray<{ name: string; namespaces: ReadonlyArray<{ name: string }> }>,
+): string {
+  if (!blocked) return "Nothing stops the migration.";
+  const held = new Set(blockers.map((b) => b.namespace));
+  const first = batches.findIndex((b) => b.namespaces.some((ns) => held.has(ns.name)));
+  if (blockers.some((b) => b.namespace === undefined) || first <= 0)
+    return "The migration would stop before changing anything.";
+  return `The migration would stop at batch ${batches[first]?.name}; the batches before it go ahead.`;
+}
+
 function plural(count: number, word: string, words = `${word}s`): string {
   return `${count} ${count === 1 ? word : words}`;
 }
@@ -355,7 +369,7 @@ export function planWholeMigration(input: WholePlanInput): MigrationOutline {
     `${plural(batches.length, "batch", "batches")}, ` +
     `${plural(restartCount, "workload restart")}, ${plural(unmanagedCount, "pod")} to recreate by hand; ` +
     `${plural(blockers.length, "blocker")}, ${plural(input.warnings.length, "warning")} (${blockingWarnings} blocking). ` +
-    (blocked ? "The migration would stop before changing anything." : "Nothing stops the migration.") +
+    stopsWhere(blocked, blockers, batches) +
     modes.map((mode) => ` ${mode}`).join("");
 
   return {

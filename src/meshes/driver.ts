@@ -95,6 +95,8 @@ export interface MeshDriver {
   readonly skipsPodsMeshedBy?: readonly MeshName[];
   /** The control-plane revision a member pod was injected by, when the mesh has revisions and the pod says. */
   podRevision?(pod: PodFacts): string | undefined;
+  /** The revision a MeshRef without one stands for, when the mesh has revisions. */
+  readonly defaultRevision?: string;
   /**
    * The marks a pod this mesh took carries, exactly as isMember and podRevision read them. The
    * whole plan is projected on pods built from these (src/controller/projection.ts).

@@ -160,6 +160,7 @@ export const istioDriver: MeshDriver = {
   },
 
   podRevision,
+  defaultRevision: DEFAULT_REVISION,
 
   memberMarks(ref) {
     const revision = ref.revision ?? DEFAULT_REVISION;

@@ -61,6 +61,25 @@ export function podOnMesh(pod: PodFacts, ref: MeshRef): boolean {
   return driver.podRevision(pod) === ref.revision;
 }
 
+/**
+ * Source and target as pods are compared against them. Between two revisions of one mesh a side
+ * that names no revision stands for the mesh's default revision: read as "any revision", every
+ * pod of the other revision would count as on both sides, and never move (or always).
+ */
+export function withComparableRevisions<T extends { source: MeshRef; target: MeshRef }>(spec: T): T {
+  const { source, target } = spec;
+  if (source.mesh !== target.mesh || (source.revision === undefined) === (target.revision === undefined)) {
+    return spec;
+  }
+  const fallback = driverFor(source.mesh).defaultRevision;
+  if (fallback === undefined) return spec;
+  return {
+    ...spec,
+    source: { ...source, revision: source.revision ?? fallback },
+    target: { ...target, revision: target.revision ?? fallback },
+  };
+}
+
 /** Every mesh whose markers enroll new pods created in this namespace. */
 export function namespaceMeshes(ns: Markers): MeshName[] {
   return meshDrivers()

@@ -42,6 +42,36 @@ describe("forward plan for one namespace", () => {
     });
   });
 
+  it("does not join ambient while a pod no workload manages still runs linkerd's proxy", () => {
+    // Found by the simulation suite: istio-cni would capture the Job's linkerd pod into two meshes.
+    const drained = namespace(
+      "shop",
+      {},
+      ownedBy("move", { labels: {}, annotations: { "linkerd.io/inject": "enabled" } }),
+    );
+    const jobPod = pod("backup-x7", "none", "linkerd", { owner: undefined, unmanaged: true });
+    const plan = planNamespaceForward(
+      forwardInput(LINKERD, AMBIENT, {
+        ns: drained,
+        workloads: [deployment("web")],
+        pods: [pod("web-1", "web", "none"), jobPod],
+      }),
+    );
+    expect(plan.actions).toEqual([]);
+    expect(plan.phase).toBe("Blocked");
+    expect(plan.problem).toMatchObject({ reason: "UnmanagedPodsOnSource", halts: false });
+    expect(plan.problem?.message).toContain("backup-x7");
+
+    const gone = planNamespaceForward(
+      forwardInput(LINKERD, AMBIENT, {
+        ns: drained,
+        workloads: [deployment("web")],
+        pods: [pod("web-1", "web", "none")],
+      }),
+    );
+    expect(gone.actions).toEqual([expect.objectContaining({ type: "Relabel" })]);
+  });
+
   it("restarts one workload first, and stamps the restart", () => {
     const ns = namespace("shop", {}, { ...ownedBy("move", ORIGINAL), "linkerd.io/inject": "enabled" });
     const workloads = ["a", "b", "c"].map((name) => deployment(name));

@@ -13,6 +13,7 @@ import {
   namespaceMeshes,
   namespaceOnMesh,
   namespaceSwitch,
+  withComparableRevisions,
 } from "../../../src/meshes/registry.ts";
 import { fixtureNamespaces } from "./fixtures.ts";
 
@@ -331,5 +332,30 @@ describe("restarts", () => {
   ] as const)("%s: join %s, leave %s", (mesh, join, leave) => {
     expect(driverFor(mesh).joinRequiresRestart).toBe(join);
     expect(driverFor(mesh).leaveRequiresRestart).toBe(leave);
+  });
+});
+
+describe("withComparableRevisions", () => {
+  it("reads a revision-less side as the default revision between two revisions of one mesh", () => {
+    // Found by the simulation suite: "istio" read as any revision counted canary pods as still on the source.
+    expect(
+      withComparableRevisions({ source: { mesh: "istio" }, target: { mesh: "istio", revision: "canary" } }),
+    ).toEqual({
+      source: { mesh: "istio", revision: "default" },
+      target: { mesh: "istio", revision: "canary" },
+    });
+    expect(
+      withComparableRevisions({ source: { mesh: "istio", revision: "canary" }, target: { mesh: "istio" } })
+        .target,
+    ).toEqual({ mesh: "istio", revision: "default" });
+  });
+
+  it("leaves every other pair as written", () => {
+    const pairs = [
+      { source: { mesh: "istio" }, target: { mesh: "linkerd" } },
+      { source: { mesh: "istio", revision: "a" }, target: { mesh: "istio", revision: "b" } },
+      { source: { mesh: "linkerd" }, target: { mesh: "istio", revision: "b" } },
+    ] as const;
+    for (const pair of pairs) expect(withComparableRevisions(pair)).toBe(pair);
   });
 });
