@@ -3,11 +3,11 @@
 // the model accepted with the plan: the same namespace patches, template rewrites and restarts,
 // in an order the plan allows, and nothing the plan did not list.
 import pino from "pino";
-import type { MigrationOutline, NamespaceOutline } from "../../src/api/schema.ts";
-import { RESTART_STAMP_ANNOTATION } from "../../src/controller/bookkeeping.ts";
+import type { MigrationOutline } from "../../src/api/schema.ts";
 import type { EventRecorder } from "../../src/controller/events.ts";
 import { MigrationReconciler } from "../../src/controller/reconciler.ts";
 import { ModelCluster, type ModelWrite } from "./model-cluster.ts";
+import { namespacePatch, plannedWrites, restart } from "./plan-writes.ts";
 import { type Scenario, seeded } from "./scenarios.ts";
 
 const MIGRATION = "sim";
@@ -28,39 +28,16 @@ export interface PlanCheck {
 
 type StepWrite = { namespace: string; what: string; index: number };
 
-function edits(map: Record<string, string | null>, skip: readonly string[] = []): string[] {
-  return Object.entries(map)
-    .filter(([key]) => !skip.includes(key))
-    .map(([key, value]) => (value === null ? `${key}-` : `${key}=${value}`))
-    .sort();
-}
-
-/** A write as the plan would list it: "ns labels|annotations" for a namespace patch, "restart kind/name +edits" for a restart. */
+/** A write as the plan would list it (plan-writes.ts), or undefined for the migration's own writes. */
 function describeWrite(write: ModelWrite): { namespace: string; what: string } | undefined {
-  if (write.kind === "Namespace") {
-    return { namespace: write.name, what: `patch ${edits(write.labels)} | ${edits(write.annotations)}` };
-  }
+  if (write.kind === "Namespace")
+    return { namespace: write.name, what: namespacePatch(write.labels, write.annotations) };
   if (write.kind === "MeshMigration" || write.kind === "MeshMigrationStatus") return undefined;
-  const rewrite = [
-    ...edits(write.templateLabels),
-    ...edits(write.templateAnnotations, [RESTART_STAMP_ANNOTATION]),
-  ].sort();
-  return { namespace: write.namespace, what: `restart ${write.kind.toLowerCase()}/${write.name} ${rewrite}` };
-}
-
-/** The namespace's writes as the plan lists them: patches, restarts, then patches that wait for the restarts. */
-function plannedWrites(ns: NamespaceOutline): string[] {
-  const patch = (change: NamespaceOutline["changes"][number]) =>
-    `patch ${[...change.labels].sort()} | ${[...change.annotations].sort()}`;
-  const afterRestarts = (change: NamespaceOutline["changes"][number]) => change.step.startsWith("once every");
-  const rewrites = new Map(
-    ns.templateRewrites.map((r) => [r.workload, [...r.labels, ...r.annotations].sort()]),
-  );
-  return [
-    ...ns.changes.filter((c) => !afterRestarts(c)).map(patch),
-    ...ns.restartWaves.flat().map((workload) => `restart ${workload} ${rewrites.get(workload) ?? []}`),
-    ...ns.changes.filter(afterRestarts).map(patch),
-  ];
+  const workload = `${write.kind.toLowerCase()}/${write.name}`;
+  return {
+    namespace: write.namespace,
+    what: restart(workload, write.templateLabels, write.templateAnnotations),
+  };
 }
 
 function build(scenario: Scenario): ModelCluster {
