@@ -55,3 +55,11 @@ export const CONDITION_TYPES = {
   doubleMeshDetected: "DoubleMeshDetected",
   invalidSpec: "InvalidSpec",
 } as const;
+
+/** Names of the meshes a MeshMigration can name as source or target (each has a driver in src/meshes/). */
+export const MESH_NAMES = ["istio", "istio-ambient", "linkerd", "none"] as const;
+export type MeshName = (typeof MESH_NAMES)[number];
+
+/** The workload kinds the operator restarts. */
+export const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet"] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];

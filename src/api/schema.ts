@@ -3,7 +3,7 @@
 // Descriptions are what `kubectl explain meshmigration.spec...` shows a platform engineer.
 
 import { z } from "zod";
-import { MESH_NAMES } from "../meshes/driver.ts";
+import { MESH_NAMES } from "./constants.ts";
 import {
   batchSelectsNamespaces,
   namespaceInOneBatch,

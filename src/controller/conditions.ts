@@ -1,14 +1,9 @@
 // metav1.Condition bookkeeping: a condition keeps its lastTransitionTime until
 // its status really changes, so `kubectl describe` shows when things happened.
 
-export interface Condition {
-  type: string;
-  status: "True" | "False" | "Unknown";
-  reason: string;
-  message: string;
-  observedGeneration?: number | undefined;
-  lastTransitionTime: string;
-}
+import type { Condition } from "../api/schema.ts";
+
+export type { Condition };
 
 export type ConditionInput = Omit<Condition, "lastTransitionTime" | "observedGeneration">;
 

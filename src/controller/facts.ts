@@ -1,8 +1,10 @@
 // The observed state a plan is computed from: small, plain, read-only facts
 // extracted from the informer caches. The planner never sees a client or a cache.
+
+import type { WorkloadKind } from "../api/constants.ts";
 import type { Markers, PodFacts } from "../meshes/driver.ts";
 
-export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet";
+export type { WorkloadKind };
 
 export interface NamespaceFacts {
   name: string;

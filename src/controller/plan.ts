@@ -4,22 +4,22 @@
 // once; a gate (stopAfterBatch) holds the migration; anything that halts stops
 // every new step while running rollouts settle.
 import { PROTECTED_NAMESPACES } from "../api/constants.ts";
-import type { BatchPhase, MigrationWarning, Phase } from "../api/schema.ts";
+import { type LabelSelector, matchesSelector } from "../api/label-selector.ts";
+import type {
+  BatchStatus,
+  MeshMigrationStatus,
+  MigrationWarning,
+  NamespaceStatus,
+  Phase,
+} from "../api/schema.ts";
 import type { MeshRef } from "../meshes/driver.ts";
 import type { Action, StepEvent } from "./actions.ts";
 import { OWNER_ANNOTATION } from "./bookkeeping.ts";
 import { type Condition, type ConditionInput, mergeConditions, newlyRaised } from "./conditions.ts";
 import { parseDurationMs } from "./duration.ts";
 import type { ControlPlaneFacts, NamespaceFacts, PodObservation, WorkloadFacts } from "./facts.ts";
-import {
-  type NamespacePhase,
-  type NamespacePlan,
-  type PodCounts,
-  type Problem,
-  planNamespaceForward,
-} from "./namespace-plan.ts";
+import { type NamespacePlan, type PodCounts, type Problem, planNamespaceForward } from "./namespace-plan.ts";
 import { planNamespaceRollback } from "./namespace-rollback.ts";
-import { type LabelSelector, matchesSelector } from "./selectors.ts";
 
 export type MigrationPhase = Phase;
 
@@ -63,36 +63,24 @@ export interface MigrationPlanInput {
   now: Date;
 }
 
-export interface NamespaceStatus {
-  name: string;
-  batch: string;
-  phase: NamespacePhase;
-  workloads: { total: number; restarted: number; ready: number };
-  pods: PodCounts;
-  doubleMeshedPods?: string[] | undefined;
-  unmanagedPods?: string[] | undefined;
-  message?: string | undefined;
-}
+export type { BatchStatus, NamespaceStatus };
 
-export interface BatchStatus {
-  name: string;
-  phase: BatchPhase;
-  namespaces: string[];
-  migrated: number;
-}
-
-export interface MigrationStatusView {
-  phase: MigrationPhase;
-  observedGeneration: number;
-  currentBatch?: string | undefined;
-  progress: string;
-  migratedNamespaces: number;
-  totalNamespaces: number;
-  doubleMeshedPods: number;
-  conditions: Condition[];
-  batches: BatchStatus[];
-  namespaces: NamespaceStatus[];
-}
+/** The status the planner computes: the schema's status, with the fields it always sets required. */
+export type MigrationStatusView = Required<
+  Pick<
+    MeshMigrationStatus,
+    | "phase"
+    | "observedGeneration"
+    | "progress"
+    | "migratedNamespaces"
+    | "totalNamespaces"
+    | "doubleMeshedPods"
+    | "conditions"
+    | "batches"
+    | "namespaces"
+  >
+> &
+  Pick<MeshMigrationStatus, "currentBatch">;
 
 export interface MigrationPlan {
   actions: Action[];

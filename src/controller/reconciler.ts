@@ -4,7 +4,12 @@
 import type * as k8s from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { GROUP, PLURAL, VERSION } from "../api/constants.ts";
-import { type MigrationWarning, parseSpec } from "../api/schema.ts";
+import {
+  type MeshMigrationStatus,
+  type MigrationOutline,
+  type MigrationWarning,
+  parseSpec,
+} from "../api/schema.ts";
 import { withComparableRevisions } from "../meshes/registry.ts";
 import type { PolicyObjects } from "../preflight/index.ts";
 import { statusCode } from "../runtime/api-error.ts";
@@ -59,12 +64,8 @@ export function cachedReadings(caches: ClusterCaches): ClusterReadings {
 
 export interface MeshMigrationObject extends k8s.KubernetesObject {
   spec?: unknown;
-  status?: {
-    conditions?: Condition[];
-    namespaces?: Array<{ name: string; phase: string }>;
-    warnings?: MigrationWarning[];
-    [key: string]: unknown;
-  };
+  /** As the apiserver stores it: pruned to the CRD's status schema. */
+  status?: MeshMigrationStatus;
 }
 
 export interface ReconcilerDeps {
@@ -251,7 +252,7 @@ export class MigrationReconciler {
     );
   }
 
-  async #publishStatus(migration: MeshMigrationObject, status: Record<string, unknown>): Promise<void> {
+  async #publishStatus(migration: MeshMigrationObject, status: PublishedStatus): Promise<void> {
     const current = migration.status ?? {};
     const next = withNulls(status);
     if (sameStatus(current, next)) return;
@@ -299,7 +300,16 @@ export class MigrationReconciler {
 }
 
 /** Optional fields absent from the new status become null, so the merge patch removes them. */
-function withNulls(status: Record<string, unknown>): Record<string, unknown> {
+/**
+ * The status the operator writes, as the schema defines it; fields set to null are removed by the
+ * merge patch.
+ */
+type PublishedStatus = Omit<MeshMigrationStatus, "plan" | "currentBatch"> & {
+  plan?: MeshMigrationStatus["plan"] | null;
+  currentBatch?: string | null;
+};
+
+function withNulls(status: PublishedStatus): Record<string, unknown> {
   const keys = ["currentBatch", "plan"] as const;
   const out: Record<string, unknown> = { ...status };
   for (const key of keys) if (out[key] === undefined) out[key] = null;
@@ -338,12 +348,12 @@ function newWarnings(
 /** Status for spec.dryRun: the plan and the warnings, phase Planning, and conditions that say so. */
 function dryRunStatus(
   status: MigrationPlan["status"],
-  outline: unknown,
+  outline: MigrationOutline,
   warnings: readonly MigrationWarning[],
   previous: readonly Condition[] | undefined,
   generation: number,
   now: Date,
-): Record<string, unknown> {
+): PublishedStatus {
   const message =
     "spec.dryRun is true: the whole plan is in status.plan (and status.warnings); nothing in the cluster was " +
     "changed. Set spec.dryRun: false to carry it out.";
@@ -360,5 +370,5 @@ function dryRunStatus(
     ),
     ...status.conditions.filter((c) => !replaced.has(c.type)),
   ];
-  return { ...status, phase: "Planning", conditions, plan: outline, warnings };
+  return { ...status, phase: "Planning", conditions, plan: outline, warnings: [...warnings] };
 }

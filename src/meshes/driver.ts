@@ -1,9 +1,9 @@
 // The one interface every mesh driver implements. Adding a mesh (Consul, Kuma)
 // means one new file implementing MeshDriver and one line in registry.ts.
 
-/** Names of the meshes a MeshMigration can name as source or target. */
-export const MESH_NAMES = ["istio", "istio-ambient", "linkerd", "none"] as const;
-export type MeshName = (typeof MESH_NAMES)[number];
+import type { MeshName } from "../api/constants.ts";
+
+export { MESH_NAMES, type MeshName } from "../api/constants.ts";
 
 /** A mesh as named in a MeshMigration's spec.source or spec.target. */
 export interface MeshRef {

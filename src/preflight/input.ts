@@ -1,7 +1,7 @@
 // What the preflight reads: the migration's meshes and resolved batches, the namespaces,
 // the workloads' pod templates, and the mesh policy objects as plain JSON (their CRDs may be
 // absent, and nothing about them is validated by us, so every reader is defensive).
-import type { WorkloadKind } from "../controller/facts.ts";
+import type { WorkloadKind } from "../api/constants.ts";
 import type { Markers, MeshRef } from "../meshes/driver.ts";
 import { markersOf } from "../meshes/markers.ts";
 

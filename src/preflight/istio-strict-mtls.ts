@@ -2,8 +2,9 @@
 // across the boundary (Linkerd, or unmeshed) is plaintext to Istio. Precedence as in Istio: a
 // workload policy (selector) over the namespace's policy over the mesh-wide one (root
 // namespace, no selector); among equals the oldest wins; UNSET inherits.
+
+import { matchesSelector } from "../api/label-selector.ts";
 import type { MigrationWarning } from "../api/schema.ts";
-import { matchesSelector } from "../controller/selectors.ts";
 import { crossing, type ExposedNamespace, exposedNamespaces, listNames } from "./boundary.ts";
 import { describeMeshRef, workloadName } from "./describe.ts";
 import type { PreflightInput } from "./input.ts";

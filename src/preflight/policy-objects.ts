@@ -1,7 +1,7 @@
 // Reading Istio and Linkerd policy objects from plain JSON. Their CRDs belong to the meshes, so
 // an object we cannot read is skipped rather than trusted; fields we do not need are ignored.
 import { z } from "zod";
-import type { LabelSelector } from "../controller/selectors.ts";
+import type { LabelSelector } from "../api/label-selector.ts";
 
 const stringMap = z.record(z.string(), z.string());
 const strings = z.array(z.string()).catch([]);

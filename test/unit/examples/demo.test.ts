@@ -19,8 +19,8 @@ import {
   MIGRATION_FILE,
   MIGRATION_NAME,
 } from "../../../scripts/demo/settings.ts";
+import { matchesSelector } from "../../../src/api/label-selector.ts";
 import { parseSpec } from "../../../src/api/schema.ts";
-import { matchesSelector } from "../../../src/controller/selectors.ts";
 
 const manifest = parse(readFileSync(MIGRATION_FILE, "utf8")) as {
   metadata: { name: string; labels?: Record<string, string> };

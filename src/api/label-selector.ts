@@ -1,15 +1,8 @@
-// Label selector matching (metav1.LabelSelector semantics), for namespaceSelector batches.
+// Label selector matching (metav1.LabelSelector semantics), for namespaceSelector batches and
+// the mesh policies' selectors.
+import type { LabelSelector } from "./schema.ts";
 
-export interface LabelSelector {
-  matchLabels?: Record<string, string> | undefined;
-  matchExpressions?:
-    | Array<{
-        key: string;
-        operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
-        values?: string[] | undefined;
-      }>
-    | undefined;
-}
+export type { LabelSelector };
 
 export function matchesSelector(labels: Record<string, string>, selector: LabelSelector): boolean {
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
