@@ -161,7 +161,7 @@ describe("the plan, kept on the real cluster", () => {
     });
     const plain = await suite.appNamespace("kept-plain", { labels: { "istio-injection": "enabled" } });
     for (const ns of [pinned, plain]) {
-      await waitForAppsOn(clients, ns, "istio", 3);
+      await waitForAppsOn(clients, ns, "istio");
       await waitForSettled(clients, ns);
     }
     const name = migrationName("kept");
@@ -187,7 +187,7 @@ describe("the plan, kept on the real cluster", () => {
 
     await patchSpec(name, { dryRun: false });
     await kubectlWaitReady(name);
-    await waitForAppsOn(clients, plain, "linkerd", 3);
+    await waitForAppsOn(clients, plain, "linkerd");
 
     const expected = status.plan.batches
       .flatMap((b) => b.namespaces)
