@@ -6,7 +6,7 @@
 // Run: npm run bench [-- --namespaces 300 --pods 20]
 import { parseArgs } from "node:util";
 import type { NamespaceFacts, PodObservation, WorkloadFacts } from "../src/controller/facts.ts";
-import { planMigration } from "../src/controller/plan.ts";
+import { planMigration } from "../src/controller/migration/plan-migration.ts";
 import { meshesOfPod } from "../src/meshes/registry.ts";
 import { WorkQueue } from "../src/runtime/workqueue.ts";
 

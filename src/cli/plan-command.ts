@@ -13,8 +13,8 @@ import {
 } from "../api/schema.ts";
 import { type ClusterReadings, migrationFacts } from "../controller/cluster-facts.ts";
 import type { NamespaceFacts } from "../controller/facts.ts";
+import { resolveBatches } from "../controller/migration/batches.ts";
 import { namespaceFacts } from "../controller/observe.ts";
-import { resolveBatches } from "../controller/plan.ts";
 import { planWholeMigration } from "../controller/whole-plan.ts";
 import { withComparableRevisions } from "../meshes/registry.ts";
 import { ClusterReadError, ClusterReader, type ClusterSnapshot } from "./cluster-reader.ts";

@@ -14,6 +14,7 @@ import {
   preflightWorkloadOf,
 } from "../preflight/index.ts";
 import type { ControlPlaneFacts, NamespaceFacts, PodObservation, WorkloadFacts } from "./facts.ts";
+import { resolveBatches } from "./migration/batches.ts";
 import {
   controlPlaneFacts,
   daemonSetFacts,
@@ -22,7 +23,6 @@ import {
   podObservation,
   statefulSetFacts,
 } from "./observe.ts";
-import { resolveBatches } from "./plan.ts";
 
 /** What was read of the cluster, however it was read. */
 export interface ClusterReadings {

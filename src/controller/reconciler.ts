@@ -21,8 +21,9 @@ import type { EventRecorder } from "./events.ts";
 import { type ExecutorClients, executeAction, MERGE_PATCH } from "./executor.ts";
 import type { WorkloadFacts } from "./facts.ts";
 import type { FaultHook } from "./fault-injection.ts";
+import { planMigration } from "./migration/plan-migration.ts";
+import type { MigrationPlan } from "./migration/types.ts";
 import { daemonSetFacts, deploymentFacts, statefulSetFacts } from "./observe.ts";
-import { type MigrationPlan, planMigration } from "./plan.ts";
 import { planWholeMigration } from "./whole-plan.ts";
 
 /** Read-only access to an informer cache. */

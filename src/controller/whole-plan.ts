@@ -23,15 +23,10 @@ import type { Action, RelabelAction, RestartWorkloadAction } from "./actions.ts"
 import { encodeOriginal, ORIGINAL_ANNOTATION, OWNER_ANNOTATION, OWNER_LABEL } from "./bookkeeping.ts";
 import { parseDurationMs } from "./duration.ts";
 import type { ControlPlaneFacts, NamespaceFacts, PodObservation, WorkloadFacts } from "./facts.ts";
+import { batchNamespaceProblems, resolveBatches, startedBatches } from "./migration/batches.ts";
+import type { MigrationSpecView, ResolvedBatch } from "./migration/types.ts";
 import { planNamespaceForward } from "./namespace-plan.ts";
 import { planNamespaceRollback } from "./namespace-rollback.ts";
-import {
-  batchNamespaceProblems,
-  type MigrationSpecView,
-  type ResolvedBatch,
-  resolveBatches,
-  startedBatches,
-} from "./plan.ts";
 import { type NamespaceState, type ProjectedNamespace, projectNamespace } from "./projection.ts";
 import { expectsMesh } from "./restarts.ts";
 

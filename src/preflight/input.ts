@@ -42,7 +42,7 @@ export interface WebhookConfigurationLike {
 export interface PreflightInput {
   source: MeshRef;
   target: MeshRef;
-  /** The resolved batches in order (see resolveBatches in controller/plan.ts). */
+  /** The resolved batches in order (see resolveBatches in controller/migration/batches.ts). */
   batches: ReadonlyArray<{ name: string; namespaces: readonly string[] }>;
   /** Every namespace in the cluster, by name (NamespaceFacts fits). */
   namespaces: ReadonlyMap<string, { markers: Markers; terminating?: boolean | undefined }>;

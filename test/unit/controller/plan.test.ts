@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { NamespaceFacts } from "../../../src/controller/facts.ts";
-import { type MigrationPlanInput, planMigration } from "../../../src/controller/plan.ts";
+import { planMigration } from "../../../src/controller/migration/plan-migration.ts";
+import type { MigrationPlanInput } from "../../../src/controller/migration/types.ts";
 import { deployment, namespace, pod, READY_CONTROL_PLANE } from "./builders.ts";
 
 function input(
