@@ -20,6 +20,7 @@ import { Controller } from "./runtime/controller.ts";
 import { createHealthServer } from "./runtime/health-server.ts";
 import {
   createInformers,
+  type InformerLifecycle,
   informerSpec,
   startInformers,
   stopInformers,
@@ -52,17 +53,104 @@ export interface RunningOperator {
 
 const CONTROLLER_NAME = "meshmigration";
 
+/**
+ * The operator, in the order it comes up: caches, the work queue and what feeds it, the
+ * reconciler, the health server, then the controller (at once, or once this process leads).
+ */
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const { kubeConfig: kc, log } = options;
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
   const metrics = createMetrics({ knownPhases: PHASES });
+  const { informers, policyInformers } = clusterInformers(kc, options.migrationSelector, log);
+  const caches: ClusterCaches = { ...informers, policies: policyInformers };
+  const queue = new WorkQueue<string>({ name: CONTROLLER_NAME, observer: metrics.workQueueObserver() });
+  const allMigrations = () => caches.migrations.list().map((m) => m.metadata?.name ?? "");
+  enqueueOnChanges(informers, policyInformers, queue, allMigrations);
 
+  let elector: LeaderElector | undefined;
+  /** Checked before every write: without leader election this process is the only writer. */
+  const leading = () => elector === undefined || elector.isLeader();
+  const reconciler = migrationReconciler(kc, caches, metrics, identity, log, leading);
+  const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
+  const guard = { policies: informers.guardPolicies, bindings: informers.guardBindings };
+
+  let controller: Controller<string> | undefined;
+  const startController = async () => {
+    controller = new Controller<string>({
+      name: CONTROLLER_NAME,
+      queue,
+      workers: options.workers,
+      reconcile: async (key) => {
+        if (key !== GUARD_KEY) return reconciler.reconcile(key);
+        if (leading() && (await ensureGuard(admission, guard))) {
+          log.info("applied the double-mesh guard (ValidatingAdmissionPolicy and binding)");
+        }
+        return {};
+      },
+      // Every cache, mesh policies included, before the first write: a plan made from an empty
+      // policy cache would skip the blocking preflight checks. A CRD that is not installed counts
+      // as synced and empty; a list that is refused (403) holds the start, and /readyz says why.
+      waitFor: [...Object.values(informers), ...Object.values(policyInformers)],
+      metrics: metrics.reconcileObserver(),
+      logger: log,
+    });
+    const started = controller.start();
+    // Everything known at start gets one reconcile, whatever the events were.
+    queue.add(GUARD_KEY);
+    for (const name of allMigrations()) queue.add(name);
+    await started;
+  };
+
+  const health = await startHealthServer(options, metrics, [informers, policyInformers], log);
+  log.info({ healthPort: health.port, identity }, "health server listening");
+  logScope(options.migrationSelector, log);
+  await startInformers(informers);
+  void startInformers(policyInformers);
+
+  let stopping = false;
+  if (options.leaderElection) {
+    elector = leaderElector(options, identity, metrics, {
+      onStartedLeading: () => void startController(),
+      onStoppedLeading: async () => {
+        if (!stopping) {
+          // Leadership lost while running: exit at once, without waiting for in-flight work, so
+          // this process cannot write beside the new leader (as controller-runtime does); its
+          // supervisor (the Deployment) starts it again as a follower.
+          log.error({ identity }, "lost the leadership; exiting");
+          process.exit(1);
+        }
+        await controller?.stop({ timeoutMs: 20_000 });
+      },
+    });
+  } else {
+    await startController();
+  }
+
+  return {
+    healthPort: health.port,
+    stop: async () => {
+      stopping = true;
+      await elector?.stop();
+      await controller?.stop({ timeoutMs: 20_000 });
+      queue.shutDown();
+      await stopInformers(informers);
+      await stopInformers(policyInformers);
+      await health.close(5_000);
+    },
+  };
+}
+
+/**
+ * The caches the planner reads, and the mesh policy objects for the preflight (POLICY_RESOURCES),
+ * whose CRDs may not be installed: an absent CRD simply means no objects, noticed once installed.
+ */
+function clusterInformers(kc: k8s.KubeConfig, migrationSelector: string | undefined, log: Logger) {
   const informers = createInformers(
     kc,
     {
       migrations: informerSpec<MeshMigrationObject>(
         `/apis/${GROUP}/${VERSION}/${PLURAL}`,
-        options.migrationSelector ? { labelSelector: options.migrationSelector } : {},
+        migrationSelector ? { labelSelector: migrationSelector } : {},
       ),
       namespaces: informerSpec<k8s.V1Namespace>("/api/v1/namespaces"),
       pods: informerSpec<k8s.V1Pod>("/api/v1/pods"),
@@ -83,8 +171,6 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     },
     { logger: log },
   );
-  // Mesh policy objects feed the preflight warnings. Their CRDs may not be installed: an absent
-  // CRD simply means no objects (and is noticed once it is installed).
   const policyInformers = createInformers(
     kc,
     Object.fromEntries(
@@ -95,12 +181,21 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ),
     { logger: log, backoff: { maxMs: 120_000 } },
   );
-  const caches: ClusterCaches = { ...informers, policies: policyInformers };
+  return { informers, policyInformers };
+}
 
-  const queue = new WorkQueue<string>({ name: CONTROLLER_NAME, observer: metrics.workQueueObserver() });
+type ClusterInformers = ReturnType<typeof clusterInformers>;
+
+/** Every change queues the migrations it concerns (and the guard's objects queue the guard). */
+function enqueueOnChanges(
+  informers: ClusterInformers["informers"],
+  policyInformers: ClusterInformers["policyInformers"],
+  queue: WorkQueue<string>,
+  allMigrations: () => string[],
+): void {
   const context: EnqueueContext = {
-    allMigrations: () => caches.migrations.list().map((m) => m.metadata?.name ?? ""),
-    namespaceOwner: (ns) => caches.namespaces.get(ns)?.metadata?.annotations?.[OWNER_ANNOTATION],
+    allMigrations,
+    namespaceOwner: (ns) => informers.namespaces.get(ns)?.metadata?.annotations?.[OWNER_ANNOTATION],
   };
   const watch = (
     kind: WatchedKind,
@@ -119,13 +214,19 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   for (const informer of Object.values(policyInformers)) watch("MeshPolicy", informer);
   informers.guardPolicies.onChange(() => queue.add(GUARD_KEY));
   informers.guardBindings.onChange(() => queue.add(GUARD_KEY));
-  const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
+}
 
+/** The reconciler with its clients, Events and per-migration gauges. */
+function migrationReconciler(
+  kc: k8s.KubeConfig,
+  caches: ClusterCaches,
+  metrics: ReturnType<typeof createMetrics>,
+  identity: string,
+  log: Logger,
+  leading: () => boolean,
+): MigrationReconciler {
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  let elector: LeaderElector | undefined;
-  /** Checked before every write: without leader election this process is the only writer. */
-  const leading = () => elector === undefined || elector.isLeader();
-  const reconciler = new MigrationReconciler({
+  return new MigrationReconciler({
     caches,
     clients: { core, apps: kc.makeApiClient(k8s.AppsV1Api), custom: kc.makeApiClient(k8s.CustomObjectsApi) },
     events: new EventRecorder(core, identity, (error) =>
@@ -146,108 +247,65 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       metrics.setDoubleMeshedPods(name, status.doubleMeshedPods);
     },
   });
+}
 
-  let controller: Controller<string> | undefined;
-  const startController = async () => {
-    controller = new Controller<string>({
-      name: CONTROLLER_NAME,
-      queue,
-      workers: options.workers,
-      reconcile: async (key) => {
-        if (key !== GUARD_KEY) return reconciler.reconcile(key);
-        if (!leading()) return {};
-        if (
-          await ensureGuard(admission, {
-            policies: informers.guardPolicies,
-            bindings: informers.guardBindings,
-          })
-        ) {
-          log.info("applied the double-mesh guard (ValidatingAdmissionPolicy and binding)");
-        }
-        return {};
-      },
-      // Every cache, mesh policies included, before the first write: a plan made from an empty
-      // policy cache would skip the blocking preflight checks. A CRD that is not installed counts
-      // as synced and empty; a list that is refused (403) holds the start, and /readyz says why.
-      waitFor: [...Object.values(informers), ...Object.values(policyInformers)],
-      metrics: metrics.reconcileObserver(),
-      logger: log,
-    });
-    const started = controller.start();
-    // Everything known at start gets one reconcile, whatever the events were.
-    queue.add(GUARD_KEY);
-    for (const name of context.allMigrations()) queue.add(name);
-    await started;
-  };
-
+/** /healthz, /readyz (ready once every cache has synced) and /metrics. */
+async function startHealthServer(
+  options: OperatorOptions,
+  metrics: ReturnType<typeof createMetrics>,
+  informerSets: ReadonlyArray<Record<string, InformerLifecycle>>,
+  log: Logger,
+): Promise<{ port: number; close: (timeoutMs: number) => Promise<void> }> {
   const health = createHealthServer({
     host: options.healthHost,
     port: options.healthPort,
     registry: metrics.registry,
     logger: log,
     readiness: () => {
-      const unsynced = [...unsyncedInformers(informers), ...unsyncedInformers(policyInformers)];
+      const unsynced = informerSets.flatMap((set) => unsyncedInformers(set));
       return unsynced.length === 0
         ? true
         : { ready: false, reason: `caches not synced: ${unsynced.join(", ")}` };
     },
   });
   const { port } = await health.start();
-  log.info({ healthPort: port, identity }, "health server listening");
+  return { port, close: (timeoutMs) => health.close(timeoutMs) };
+}
+
+function logScope(migrationSelector: string | undefined, log: Logger): void {
   log.info(
-    { migrationSelector: options.migrationSelector ?? null },
-    options.migrationSelector
-      ? `handling only MeshMigrations labelled ${options.migrationSelector}; others get no status from this operator`
+    { migrationSelector: migrationSelector ?? null },
+    migrationSelector
+      ? `handling only MeshMigrations labelled ${migrationSelector}; others get no status from this operator`
       : "handling every MeshMigration in the cluster",
   );
+}
 
-  await startInformers(informers);
-  void startInformers(policyInformers);
-
-  let stopping = false;
-  if (options.leaderElection) {
-    elector = new LeaderElector({
-      kubeConfig: kc,
-      namespace: options.leaderElectionNamespace,
-      name: options.leaderElectionId,
-      identity,
-      logger: log,
-      metrics: metrics.leaderStatusObserver(),
-      onStartedLeading: () => {
-        log.info({ identity }, "became the leader; starting the controller");
-        void startController();
-      },
-      onStoppedLeading: async () => {
-        if (!stopping) {
-          // Leadership lost while running: exit at once, without waiting for in-flight work, so
-          // this process cannot write beside the new leader (as controller-runtime does); its
-          // supervisor (the Deployment) starts it again as a follower.
-          log.error({ identity }, "lost the leadership; exiting");
-          process.exit(1);
-        }
-        await controller?.stop({ timeoutMs: 20_000 });
-      },
-      onNewLeader: (leader: string) => log.info({ leader }, "the leader is %s", leader),
-    });
-    elector.run().catch((error: unknown) => {
-      // A Lease that cannot be had as configured: one line that says how to fix it, then exit.
-      log.fatal(error instanceof Error ? error.message : String(error));
-      process.exit(1);
-    });
-  } else {
-    await startController();
-  }
-
-  return {
-    healthPort: port,
-    stop: async () => {
-      stopping = true;
-      await elector?.stop();
-      await controller?.stop({ timeoutMs: 20_000 });
-      queue.shutDown();
-      await stopInformers(informers);
-      await stopInformers(policyInformers);
-      await health.close(5_000);
+/** Leader election on the Lease; a Lease that cannot be had as configured exits with one line. */
+function leaderElector(
+  options: OperatorOptions,
+  identity: string,
+  metrics: ReturnType<typeof createMetrics>,
+  callbacks: { onStartedLeading: () => void; onStoppedLeading: () => Promise<void> },
+): LeaderElector {
+  const { log } = options;
+  const elector = new LeaderElector({
+    kubeConfig: options.kubeConfig,
+    namespace: options.leaderElectionNamespace,
+    name: options.leaderElectionId,
+    identity,
+    logger: log,
+    metrics: metrics.leaderStatusObserver(),
+    onStartedLeading: () => {
+      log.info({ identity }, "became the leader; starting the controller");
+      callbacks.onStartedLeading();
     },
-  };
+    onStoppedLeading: callbacks.onStoppedLeading,
+    onNewLeader: (leader: string) => log.info({ leader }, "the leader is %s", leader),
+  });
+  elector.run().catch((error: unknown) => {
+    log.fatal(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  });
+  return elector;
 }

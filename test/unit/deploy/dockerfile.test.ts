@@ -12,7 +12,7 @@ import {
   parseDockerfile,
   resolvedImage,
   testNodeVersion,
-} from "../../../scripts/check-image.ts";
+} from "../../../scripts/image/dockerfile.ts";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../../..");
 const dockerfile = parseDockerfile(readFileSync(resolve(REPO_ROOT, "Dockerfile"), "utf8"));

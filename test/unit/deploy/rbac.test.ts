@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { parseDockerfile } from "../../../scripts/check-image.ts";
+import { parseDockerfile } from "../../../scripts/image/dockerfile.ts";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../../..");
 const DEPLOY = resolve(REPO_ROOT, "deploy");
