@@ -23,7 +23,7 @@ import {
   TEMPLATE_ORIGINAL_ANNOTATION,
 } from "./bookkeeping.ts";
 import type { NamespaceFacts, PodObservation, WorkloadFacts } from "./facts.ts";
-import type { NamespacePlan } from "./namespace-plan.ts";
+import type { NamespacePlan } from "./namespace/types.ts";
 import { expectsMesh } from "./restarts.ts";
 
 /** One namespace as the planner sees it. */

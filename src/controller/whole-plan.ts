@@ -25,8 +25,8 @@ import { parseDurationMs } from "./duration.ts";
 import type { ControlPlaneFacts, NamespaceFacts, PodObservation, WorkloadFacts } from "./facts.ts";
 import { batchNamespaceProblems, resolveBatches, startedBatches } from "./migration/batches.ts";
 import type { MigrationSpecView, ResolvedBatch } from "./migration/types.ts";
-import { planNamespaceForward } from "./namespace-plan.ts";
-import { planNamespaceRollback } from "./namespace-rollback.ts";
+import { planNamespaceForward } from "./namespace/forward.ts";
+import { planNamespaceRollback } from "./namespace/rollback.ts";
 import { type NamespaceState, type ProjectedNamespace, projectNamespace } from "./projection.ts";
 import { expectsMesh } from "./restarts.ts";
 

@@ -4,7 +4,7 @@ import { PROTECTED_NAMESPACES } from "../../api/constants.ts";
 import { matchesSelector } from "../../api/label-selector.ts";
 import { OWNER_ANNOTATION } from "../bookkeeping.ts";
 import type { NamespaceFacts } from "../facts.ts";
-import type { Problem } from "../namespace-plan.ts";
+import type { Problem } from "../namespace/types.ts";
 import type { MigrationSpecView, ResolvedBatch } from "./types.ts";
 
 const PROTECTED = new Set<string>(PROTECTED_NAMESPACES);

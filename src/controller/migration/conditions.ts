@@ -4,7 +4,7 @@
 import type { StepEvent } from "../actions.ts";
 import type { Condition, ConditionInput } from "../conditions.ts";
 import { newlyRaised } from "../conditions.ts";
-import type { Problem } from "../namespace-plan.ts";
+import type { Problem } from "../namespace/types.ts";
 import type { MigrationSummary } from "./status.ts";
 import type { MigrationPhase, MigrationSpecView, Walk } from "./types.ts";
 

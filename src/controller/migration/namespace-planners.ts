@@ -2,8 +2,9 @@
 // bound once, so each step asks only "this namespace: may it start?".
 import { OWNER_ANNOTATION } from "../bookkeeping.ts";
 import { parseDurationMs } from "../duration.ts";
-import { type NamespacePlan, planNamespaceForward } from "../namespace-plan.ts";
-import { planNamespaceRollback } from "../namespace-rollback.ts";
+import { planNamespaceForward } from "../namespace/forward.ts";
+import { planNamespaceRollback } from "../namespace/rollback.ts";
+import type { NamespacePlan } from "../namespace/types.ts";
 import type { MigrationPlanInput } from "./types.ts";
 
 export interface NamespacePlanners {

@@ -1,7 +1,7 @@
 // What the walk means for the status: each namespace's and batch's phase, the counts, and the
 // migration's phase.
 import type { BatchStatus, NamespaceStatus } from "../../api/schema.ts";
-import type { NamespacePlan, Problem } from "../namespace-plan.ts";
+import type { NamespacePlan, Problem } from "../namespace/types.ts";
 import type { NamespacePlanners } from "./namespace-planners.ts";
 import type { MigrationPhase, MigrationSpecView, ResolvedBatch, Walk } from "./types.ts";
 

@@ -11,7 +11,7 @@ import type { MeshRef } from "../../meshes/driver.ts";
 import type { Action, StepEvent } from "../actions.ts";
 import type { Condition } from "../conditions.ts";
 import type { ControlPlaneFacts, NamespaceFacts, PodObservation, WorkloadFacts } from "../facts.ts";
-import type { NamespacePlan, Problem } from "../namespace-plan.ts";
+import type { NamespacePlan, Problem } from "../namespace/types.ts";
 
 export type MigrationPhase = Phase;
 

@@ -2,7 +2,7 @@
 // (and the gate allows), after its preflight; within it at most maxConcurrentNamespaces move at
 // once; the namespaces of later batches are only observed.
 import type { MigrationWarning } from "../../api/schema.ts";
-import type { NamespacePlan, Problem } from "../namespace-plan.ts";
+import type { NamespacePlan, Problem } from "../namespace/types.ts";
 import { batchHold, batchNamespaceProblems } from "./batches.ts";
 import type { NamespacePlanners } from "./namespace-planners.ts";
 import type { MigrationPlanInput, NamespaceProblem, ResolvedBatch, Walk } from "./types.ts";

@@ -1,8 +1,9 @@
 // The rollback walk: every namespace this migration touched, the in-flight ones first, then in
 // reverse batch order, at most maxConcurrentNamespaces at once. A namespace no batch lists any
 // more is undone too.
-import type { NamespacePlan } from "../namespace-plan.ts";
-import { observeNamespacePods } from "../namespace-plan.ts";
+
+import { observeNamespacePods } from "../namespace/observe.ts";
+import type { NamespacePlan } from "../namespace/types.ts";
 import type { NamespacePlanners } from "./namespace-planners.ts";
 import type { MigrationPlanInput, NamespaceProblem, ResolvedBatch, Walk } from "./types.ts";
 

@@ -6,7 +6,7 @@ import type {
   PodObservation,
   WorkloadFacts,
 } from "../../../src/controller/facts.ts";
-import type { NamespacePlanInput } from "../../../src/controller/namespace-plan.ts";
+import type { NamespacePlanInput } from "../../../src/controller/namespace/types.ts";
 import type { MeshRef } from "../../../src/meshes/driver.ts";
 
 export const READY_CONTROL_PLANE: ControlPlaneFacts = { ready: true, problems: [] };

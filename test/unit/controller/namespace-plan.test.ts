@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeStamp, encodeStamp } from "../../../src/controller/bookkeeping.ts";
-import { planNamespaceForward } from "../../../src/controller/namespace-plan.ts";
+import { planNamespaceForward } from "../../../src/controller/namespace/forward.ts";
 import { deployment, forwardInput, namespace, ownedBy, pod } from "./builders.ts";
 
 const ISTIO = { mesh: "istio" as const };

@@ -5,7 +5,7 @@ import {
   planNamespaceRollback,
   restoreChange,
   templateRestore,
-} from "../../../src/controller/namespace-rollback.ts";
+} from "../../../src/controller/namespace/rollback.ts";
 import { deployment, namespace, ownedBy, pod, READY_CONTROL_PLANE } from "./builders.ts";
 
 const ISTIO = { mesh: "istio" as const };
