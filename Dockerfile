@@ -9,7 +9,8 @@
 #
 # At run time nothing is written to disk (logs go to stdout), so the image works with a
 # read-only root filesystem, as a numeric non-root user, without npm in the entrypoint.
-# scripts/check-image.sh lints this file and replays its steps without a Docker engine.
+# Without a Docker engine, test/unit/deploy/dockerfile.test.ts holds this file to the project's
+# rules and image-layout.test.ts builds the final stage's layout and runs it as USER, read-only.
 
 FROM node:24.21.0-trixie-slim AS build
 WORKDIR /app

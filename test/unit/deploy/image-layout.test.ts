@@ -92,7 +92,8 @@ describe.skipIf(skip)("the image's layout", () => {
       for (const copy of all(stage, "COPY").map((i) => copyArgs(i.args))) {
         for (const source of copy.sources) cpSync(join(REPO_ROOT, source), join(dir, source));
       }
-      // Its own flags, from the cache that the `npm ci` before the tests filled.
+      // The stage's own flags. --prefer-offline: from the npm cache that the `npm ci` before the
+      // tests filled (CI's does), the registry only for what it lacks.
       await run("npm", [...command.split(/\s+/).slice(1), "--prefer-offline"], { cwd: dir });
       renameSync(join(dir, "node_modules"), target);
     } else if (command === "npm run build" && sources[0]?.endsWith("/dist")) {
@@ -119,7 +120,8 @@ describe.skipIf(skip)("the image's layout", () => {
 
   it("holds package.json, dist/ and the production dependencies, no dev dependency", () => {
     expect(readdirSync(app).sort()).toEqual(["dist", "node_modules", "package.json"]);
-    expect(existsSync(join(app, entrypoint.at(-1) ?? ""))).toBe(true);
+    const script = entrypoint.find((word) => word.endsWith(".js"));
+    expect(script && existsSync(join(app, script)), `ENTRYPOINT ${entrypoint.join(" ")}`).toBe(true);
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
       dependencies: Record<string, string>;
     };
@@ -131,7 +133,10 @@ describe.skipIf(skip)("the image's layout", () => {
     const devOnly = Object.keys(lock.packages).filter((path) => lock.packages[path]?.dev);
     for (const name of ["typescript", "vitest", "@biomejs/biome", "node"])
       expect(devOnly).toContain(`node_modules/${name}`);
-    expect(devOnly.filter((path) => existsSync(join(app, path)))).toEqual([]);
+    expect(
+      devOnly.filter((path) => existsSync(join(app, path))),
+      "dev dependencies in the image",
+    ).toEqual([]);
   });
 
   it(`runs its ENTRYPOINT as uid ${uid} on a read-only root: health and metrics served, not ready without a cluster, exit 0 on SIGTERM`, async () => {
@@ -139,19 +144,18 @@ describe.skipIf(skip)("the image's layout", () => {
       throw new Error(`cannot start the layout as the image's USER on a read-only root: ${unavailable}`);
     }
     expect(existsSync(pinnedNode), "run npm ci: it installs the pinned node").toBe(true);
-    // No cluster: port 1 on loopback refuses at once.
+    // No cluster: port 1 on loopback refuses at once. (JSON is YAML.)
     const kubeconfig = join(work, "kubeconfig");
+    const none = { cluster: "none", user: "none" };
+    const server = { server: "https://127.0.0.1:1", "insecure-skip-tls-verify": true };
     writeFileSync(
       kubeconfig,
-      [
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters: [{name: none, cluster: {server: 'https://127.0.0.1:1', insecure-skip-tls-verify: true}}]",
-        "users: [{name: none, user: {token: none}}]",
-        "contexts: [{name: none, context: {cluster: none, user: none}}]",
-        "current-context: none",
-        "",
-      ].join("\n"),
+      JSON.stringify({
+        clusters: [{ name: "none", cluster: server }],
+        users: [{ name: "none", user: { token: "none" } }],
+        contexts: [{ name: "none", context: none }],
+        "current-context": "none",
+      }),
       { mode: 0o600 },
     );
     chownSync(kubeconfig, uid, gid);
@@ -179,12 +183,14 @@ describe.skipIf(skip)("the image's layout", () => {
         output += chunk;
       });
     }
-    const exited = new Promise<number | string | null>((resolveExit) =>
-      child.on("exit", (code, signal) => resolveExit(code ?? signal)),
-    );
+    const exited = new Promise<number | string | null>((resolveExit) => {
+      child.on("exit", (code, signal) => resolveExit(code ?? signal));
+      child.on("error", (error) => resolveExit(error.message));
+    });
     const until = async <T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> => {
       for (const deadline = Date.now() + ms; ; ) {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited:\n${output}`);
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`exited while waiting for ${what}:\n${output}`);
         const value = await probe().catch(() => undefined);
         if (value !== undefined) return value;
         if (Date.now() > deadline) throw new Error(`no ${what} within ${ms} ms:\n${output}`);
