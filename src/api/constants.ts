@@ -1,5 +1,6 @@
 // Names that identify the MeshMigration API and the marks the operator leaves on the cluster.
 // Everything here is part of the public contract: changing a value breaks existing installs.
+import { MESH_CONTROL_PLANE_NAMESPACES, MESH_NAMES, REVISIONED_MESHES } from "./mesh-catalog.ts";
 
 export const GROUP = "meshmigration.io";
 export const VERSION = "v1alpha1";
@@ -23,8 +24,7 @@ export const PROTECTED_NAMESPACES = [
   "kube-system",
   "kube-public",
   "kube-node-lease",
-  "istio-system",
-  "linkerd",
+  ...MESH_CONTROL_PLANE_NAMESPACES,
   OPERATOR_NAMESPACE,
 ] as const;
 
@@ -56,8 +56,7 @@ export const CONDITION_TYPES = {
   invalidSpec: "InvalidSpec",
 } as const;
 
-/** Names of the meshes a MeshMigration can name as source or target (each has a driver in src/meshes/). */
-export const MESH_NAMES = ["istio", "istio-ambient", "linkerd", "none"] as const;
+export { MESH_NAMES, REVISIONED_MESHES };
 export type MeshName = (typeof MESH_NAMES)[number];
 
 /** The workload kinds the operator restarts. */

@@ -3,7 +3,7 @@
 // runs, so a cluster whose CRD lacks the CEL rules still cannot half-apply bad input.
 // Keep both halves of a rule in step; the unit tests feed the same invalid examples to both.
 
-import { PROTECTED_NAMESPACES } from "./constants.ts";
+import { PROTECTED_NAMESPACES, REVISIONED_MESHES } from "./constants.ts";
 
 /** One entry of a schema node's x-kubernetes-validations. */
 export interface CelValidation {
@@ -51,9 +51,13 @@ const celString = (value: string): string => `'${value}'`;
 const PROTECTED_LIST = PROTECTED_NAMESPACES.join(", ");
 const hasItems = (list: readonly unknown[] | undefined): boolean => list !== undefined && list.length > 0;
 
+const REVISIONED: readonly string[] = REVISIONED_MESHES;
+const REVISIONED_LIST = REVISIONED.join(" or ");
+const takesRevision = (mesh: string) => REVISIONED.includes(mesh);
+
 const SOURCE_DIFFERS_MESSAGE =
-  "spec.source and spec.target must differ (the same mesh is allowed only for an Istio canary " +
-  "upgrade: mesh istio on both sides with different revisions)";
+  "spec.source and spec.target must differ (the same mesh is allowed only for a canary upgrade: " +
+  `mesh ${REVISIONED_LIST} on both sides with different revisions)`;
 
 export const sourceDiffersFromTarget: SpecRule<{ source: MeshRefLike; target: MeshRefLike }> = {
   id: "source-equals-target",
@@ -61,30 +65,30 @@ export const sourceDiffersFromTarget: SpecRule<{ source: MeshRefLike; target: Me
     // The has() guards keep a missing required field to its own "Required value" error.
     rule:
       "!has(self.source) || !has(self.target) || " +
-      "self.source.mesh != self.target.mesh || (self.source.mesh == 'istio' && " +
+      `self.source.mesh != self.target.mesh || (self.source.mesh in [${REVISIONED.map(celString).join(", ")}] && ` +
       "(has(self.source.revision) ? self.source.revision : '') != " +
       "(has(self.target.revision) ? self.target.revision : ''))",
     message: SOURCE_DIFFERS_MESSAGE,
   },
   violations: ({ source, target }) => {
     if (source.mesh !== target.mesh) return [];
-    if (source.mesh === "istio" && (source.revision ?? "") !== (target.revision ?? "")) return [];
+    if (takesRevision(source.mesh) && (source.revision ?? "") !== (target.revision ?? "")) return [];
     return [{ path: [], message: SOURCE_DIFFERS_MESSAGE }];
   },
 };
 
-const REVISION_MESSAGE = "revision is only allowed when mesh is istio";
+const REVISION_MESSAGE = `revision is only allowed when mesh is ${REVISIONED_LIST}`;
 
 export const revisionOnlyForIstio: SpecRule<MeshRefLike> = {
   id: "revision-without-istio",
   cel: {
-    rule: "self.mesh == 'istio' || !has(self.revision)",
+    rule: `self.mesh in [${REVISIONED.map(celString).join(", ")}] || !has(self.revision)`,
     message: REVISION_MESSAGE,
     fieldPath: ".revision",
     reason: "FieldValueForbidden",
   },
   violations: (ref) =>
-    ref.revision !== undefined && ref.mesh !== "istio"
+    ref.revision !== undefined && !takesRevision(ref.mesh)
       ? [{ path: ["revision"], message: REVISION_MESSAGE }]
       : [],
 };

@@ -1,10 +1,11 @@
 // Which MeshMigrations a changed object concerns. Level-triggered: the event only
 // says "look again at these migrations"; what changed is never passed on.
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { controlPlaneNamespaces } from "../meshes/registry.ts";
 import { OWNER_ANNOTATION } from "./bookkeeping.ts";
 
 /** Namespaces whose objects make up mesh control planes: a change there may unblock any migration. */
-const CONTROL_PLANE_NAMESPACES = new Set(["istio-system", "linkerd"]);
+const CONTROL_PLANE_NAMESPACES = new Set(controlPlaneNamespaces());
 
 export interface EnqueueContext {
   allMigrations: () => string[];

@@ -1,10 +1,12 @@
 // The double-mesh guard: a ValidatingAdmissionPolicy (GA since Kubernetes 1.30)
 // and its binding, which the operator installs and keeps in place. It refuses,
-// at admission, a pod that carries two meshes' proxies, or a linkerd-proxy pod in
-// a namespace (or with a pod label) enrolled in Istio ambient. It covers the
-// namespaces a MeshMigration owns: they carry the owner label.
+// at admission, a pod two meshes would take (two meshes' proxies, or a linkerd-proxy
+// pod enrolled in Istio ambient), as each mesh driver describes its admission. It
+// covers the namespaces a MeshMigration owns: they carry the owner label.
 import type * as k8s from "@kubernetes/client-node";
 import { FIELD_MANAGER } from "../api/constants.ts";
+import type { MeshDriver } from "../meshes/driver.ts";
+import { MESH_DRIVERS } from "../meshes/registry.ts";
 import { OWNER_LABEL } from "./bookkeeping.ts";
 
 export const GUARD_POLICY_NAME = "meshmigration-double-mesh-guard";
@@ -12,11 +14,42 @@ export const GUARD_BINDING_NAME = "meshmigration-double-mesh-guard";
 /** On both objects: a digest of the spec the operator wants, so drift is seen from the cache alone. */
 export const GUARD_SPEC_ANNOTATION = "meshmigration.io/spec-digest";
 
-const AMBIENT = "istio.io/dataplane-mode";
+/** A CEL variable name for a mesh ("istio-ambient" → "istio_ambient"). */
+function celName(mesh: string): string {
+  return mesh.replace(/[^A-Za-z0-9_]/g, "_");
+}
 
-export function guardPolicy(): k8s.V1ValidatingAdmissionPolicy {
+/**
+ * Two meshes that could both take one pod: neither leaves the other's pods alone (ambient leaves
+ * Istio sidecar pods alone, so that pair is no double mesh).
+ */
+function clashingPairs(drivers: readonly MeshDriver[]): Array<[MeshDriver, MeshDriver]> {
+  const guarded = drivers.filter((d) => d.admission !== undefined);
+  return guarded.flatMap((a, i) =>
+    guarded
+      .slice(i + 1)
+      .filter(
+        (b) => !(a.skipsPodsMeshedBy ?? []).includes(b.name) && !(b.skipsPodsMeshedBy ?? []).includes(a.name),
+      )
+      .map((b): [MeshDriver, MeshDriver] => [a, b]),
+  );
+}
+
+/** "carries istio-proxy (Istio) and linkerd-proxy (Linkerd)", "carries linkerd-proxy (Linkerd) and is enrolled in …". */
+function bothSaid(a: MeshDriver, b: MeshDriver): string {
+  const first = `${a.admission?.verb} ${a.admission?.what}`;
+  return a.admission?.verb === b.admission?.verb
+    ? `${first} and ${b.admission?.what}`
+    : `${first} and ${b.admission?.verb} ${b.admission?.what}`;
+}
+
+/** The guard, from what each mesh driver says about admission: one variable per mesh, one rule per clashing pair. */
+export function guardPolicy(
+  drivers: readonly MeshDriver[] = Object.values(MESH_DRIVERS),
+): k8s.V1ValidatingAdmissionPolicy {
   const label = (obj: string, key: string) =>
     `(has(${obj}.metadata.labels) && '${key}' in ${obj}.metadata.labels ? ${obj}.metadata.labels['${key}'] : '')`;
+  const guarded = drivers.filter((d) => d.admission !== undefined);
   return {
     apiVersion: "admissionregistration.k8s.io/v1",
     kind: "ValidatingAdmissionPolicy",
@@ -35,34 +68,17 @@ export function guardPolicy(): k8s.V1ValidatingAdmissionPolicy {
             "object.spec.containers.map(c, c.name) + " +
             "(has(object.spec.initContainers) ? object.spec.initContainers.map(c, c.name) : [])",
         },
-        { name: "istio", expression: "variables.proxies.exists(n, n == 'istio-proxy')" },
-        { name: "linkerd", expression: "variables.proxies.exists(n, n == 'linkerd-proxy')" },
-        {
-          name: "ambient",
-          expression:
-            `${label("object", AMBIENT)} == 'ambient' || ` +
-            `(${label("object", AMBIENT)} != 'none' && ${label("namespaceObject", AMBIENT)} == 'ambient')`,
-        },
+        ...guarded.map((d) => ({ name: celName(d.name), expression: d.admission?.cel ?? "false" })),
         { name: "migration", expression: label("namespaceObject", OWNER_LABEL) },
       ],
-      validations: [
-        {
-          expression: "!(variables.istio && variables.linkerd)",
-          reason: "Forbidden",
-          messageExpression:
-            "'the pod carries both istio-proxy (Istio) and linkerd-proxy (Linkerd): two meshes in one pod. " +
-            "Refused by the double-mesh guard of MeshMigration ' + variables.migration + " +
-            "'; remove the opt-in or namespace marker of the mesh this namespace is leaving'",
-        },
-        {
-          expression: "!(variables.linkerd && variables.ambient)",
-          reason: "Forbidden",
-          messageExpression:
-            "'the pod carries linkerd-proxy (Linkerd) but is enrolled in Istio ambient (istio.io/dataplane-mode): " +
-            "ztunnel would capture it, two meshes in one pod. Refused by the double-mesh guard of MeshMigration ' + " +
-            "variables.migration + '; remove the ambient label or the Linkerd opt-in'",
-        },
-      ],
+      validations: clashingPairs(drivers).map(([a, b]) => ({
+        expression: `!(variables.${celName(a.name)} && variables.${celName(b.name)})`,
+        reason: "Forbidden",
+        messageExpression:
+          `'the pod ${bothSaid(a, b)}: two meshes in one pod. ` +
+          "Refused by the double-mesh guard of MeshMigration ' + variables.migration + " +
+          `'; remove ${a.admission?.remedy} or ${b.admission?.remedy}, whichever belongs to the mesh this namespace is leaving'`,
+      })),
     },
   };
 }

@@ -95,8 +95,22 @@ export interface MeshDriver {
   readonly skipsPodsMeshedBy?: readonly MeshName[];
   /** The control-plane revision a member pod was injected by, when the mesh has revisions and the pod says. */
   podRevision?(pod: PodFacts): string | undefined;
-  /** The revision a MeshRef without one stands for, when the mesh has revisions. */
+  /** The revision a MeshRef without one stands for, when the mesh has revisions (the API allows them). */
   readonly defaultRevision?: string;
+  /**
+   * The namespace the mesh's control plane runs in: never a MeshMigration's to move, and a change
+   * of its workloads may unblock any migration.
+   */
+  readonly controlPlaneNamespace?: string;
+  /** The mesh's trust root, shared by meshes that trust each other (Istio's sidecar and ambient modes). */
+  readonly trustDomain?: { id: string; name: string };
+  /**
+   * How the double-mesh guard (a ValidatingAdmissionPolicy) tells, at admission, that this mesh
+   * will mesh a pod: a CEL expression over `object` (the pod), `namespaceObject` and
+   * `variables.proxies` (the names of its containers and init containers), what it means in
+   * words ("the pod" + verb + what), and what to remove when it must not.
+   */
+  readonly admission?: { cel: string; verb: string; what: string; remedy: string };
   /**
    * The marks a pod this mesh took carries, exactly as isMember and podRevision read them. The
    * whole plan is projected on pods built from these (src/controller/projection.ts).

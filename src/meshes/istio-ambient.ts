@@ -9,6 +9,11 @@ export const USE_WAYPOINT_LABEL = "istio.io/use-waypoint";
 export const REDIRECTION_ANNOTATION = "ambient.istio.io/redirection";
 const ISTIO_NAMESPACE = "istio-system";
 
+/** A label's value in CEL, or '' when absent. */
+function celLabel(obj: string, key: string): string {
+  return `(has(${obj}.metadata.labels) && '${key}' in ${obj}.metadata.labels ? ${obj}.metadata.labels['${key}'] : '')`;
+}
+
 export const istioAmbientDriver: MeshDriver = {
   name: "istio-ambient",
   // use-waypoint is recorded and restored with the namespace, never set by us.
@@ -67,6 +72,17 @@ export const istioAmbientDriver: MeshDriver = {
 
   optOutMarker() {
     return { kind: "label", key: DATAPLANE_MODE_LABEL, value: "none", optsIn: false };
+  },
+  controlPlaneNamespace: ISTIO_NAMESPACE,
+  trustDomain: { id: "istio", name: "Istio" },
+  admission: {
+    // The pod's label wins (none opts out); otherwise the namespace's.
+    cel:
+      `${celLabel("object", DATAPLANE_MODE_LABEL)} == 'ambient' || ` +
+      `(${celLabel("object", DATAPLANE_MODE_LABEL)} != 'none' && ${celLabel("namespaceObject", DATAPLANE_MODE_LABEL)} == 'ambient')`,
+    verb: "is",
+    what: `enrolled in Istio ambient (${DATAPLANE_MODE_LABEL}: ztunnel would capture it)`,
+    remedy: "the ambient label",
   },
   memberMarks() {
     return { containers: [], annotations: { [REDIRECTION_ANNOTATION]: "enabled" } };

@@ -161,6 +161,14 @@ export const istioDriver: MeshDriver = {
 
   podRevision,
   defaultRevision: DEFAULT_REVISION,
+  controlPlaneNamespace: ISTIO_NAMESPACE,
+  trustDomain: { id: "istio", name: "Istio" },
+  admission: {
+    cel: `variables.proxies.exists(n, n == '${ISTIO_PROXY_CONTAINER}')`,
+    verb: "carries",
+    what: `${ISTIO_PROXY_CONTAINER} (Istio)`,
+    remedy: "the Istio opt-in or namespace marker",
+  },
 
   memberMarks(ref) {
     const revision = ref.revision ?? DEFAULT_REVISION;

@@ -76,6 +76,14 @@ export const linkerdDriver: MeshDriver = {
   optOutMarker() {
     return { kind: "annotation", key: LINKERD_INJECT_ANNOTATION, value: "disabled", optsIn: false };
   },
+  controlPlaneNamespace: LINKERD_NAMESPACE,
+  trustDomain: { id: "linkerd", name: "Linkerd" },
+  admission: {
+    cel: `variables.proxies.exists(n, n == '${LINKERD_PROXY_CONTAINER}')`,
+    verb: "carries",
+    what: `${LINKERD_PROXY_CONTAINER} (Linkerd)`,
+    remedy: "the Linkerd opt-in or namespace marker",
+  },
   memberMarks() {
     return { containers: [LINKERD_PROXY_CONTAINER], annotations: {} };
   },

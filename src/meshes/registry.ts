@@ -28,6 +28,26 @@ export function driverFor(name: MeshName): MeshDriver {
   return MESH_DRIVERS[name];
 }
 
+/** The namespaces the meshes' control planes run in. */
+export function controlPlaneNamespaces(
+  drivers: readonly MeshDriver[] = Object.values(MESH_DRIVERS),
+): string[] {
+  return [...new Set(drivers.flatMap((d) => (d.controlPlaneNamespace ? [d.controlPlaneNamespace] : [])))];
+}
+
+/**
+ * What the API needs to know of the meshes, as data: their names, which take a revision, and the
+ * control-plane namespaces no migration may move. The API layer imports nothing of the meshes';
+ * `npm run crds` writes this into src/api/mesh-catalog.ts (a unit test fails when it is stale).
+ */
+export function meshCatalog(drivers: readonly MeshDriver[] = Object.values(MESH_DRIVERS)) {
+  return {
+    names: drivers.map((d) => d.name),
+    revisioned: drivers.filter((d) => d.defaultRevision !== undefined).map((d) => d.name),
+    controlPlaneNamespaces: controlPlaneNamespaces(drivers),
+  };
+}
+
 /** The drivers of real meshes, in MESH_NAMES order. */
 function meshDrivers(): MeshDriver[] {
   return MESH_NAMES.filter((name) => name !== "none").map((name) => MESH_DRIVERS[name]);

@@ -4,18 +4,19 @@
 // the namespaces that stay in the mesh callers are leaving, and the moving namespaces until
 // their own turn; or the namespaces moving into a mesh whose callers stay outside it.
 import type { MeshName, MeshRef } from "../meshes/driver.ts";
-import { namespaceMeshes } from "../meshes/registry.ts";
+import { driverFor, MESH_DRIVERS, namespaceMeshes } from "../meshes/registry.ts";
 import type { PreflightInput } from "./input.ts";
 
-/** A mesh's trust domain: Istio's sidecar and ambient modes share one. */
-export type Side = "istio" | "linkerd";
+/** A mesh's trust domain (its driver's trustDomain id): Istio's sidecar and ambient modes share one. */
+export type Side = string;
 
-export const SIDE_NAMES: Record<Side, string> = { istio: "Istio", linkerd: "Linkerd" };
+/** Each trust domain's name, for messages ("Istio", "Linkerd"). */
+export const SIDE_NAMES: Readonly<Record<Side, string>> = Object.fromEntries(
+  Object.values(MESH_DRIVERS).flatMap((d) => (d.trustDomain ? [[d.trustDomain.id, d.trustDomain.name]] : [])),
+);
 
 export function sideOf(mesh: MeshName): Side | undefined {
-  if (mesh === "istio" || mesh === "istio-ambient") return "istio";
-  if (mesh === "linkerd") return "linkerd";
-  return undefined;
+  return driverFor(mesh).trustDomain?.id;
 }
 
 /** Which way the migration crosses a side's boundary, if it does. */

@@ -1,10 +1,12 @@
 // The kustomize base in deploy/: least-privilege RBAC and a restricted, highly available
 // Deployment. Read from the manifests as kubectl would apply them (kustomization resources).
+
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { parseDockerfile } from "../../../scripts/image/dockerfile.ts";
+import { POLICY_RESOURCES } from "../../../src/preflight/index.ts";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../../..");
 const DEPLOY = resolve(REPO_ROOT, "deploy");
@@ -159,11 +161,8 @@ describe("RBAC", () => {
         "update",
         "delete",
       ]),
-      "security.istio.io/peerauthentications": sorted(read),
-      "security.istio.io/authorizationpolicies": sorted(read),
-      "policy.linkerd.io/servers": sorted(read),
-      "policy.linkerd.io/authorizationpolicies": sorted(read),
-      "policy.linkerd.io/meshtlsauthentications": sorted(read),
+      // Every mesh policy resource the preflight reads (one list, POLICY_RESOURCES), read-only.
+      ...Object.fromEntries(POLICY_RESOURCES.map((r) => [`${r.group}/${r.plural}`, sorted(read)])),
     });
   });
 
