@@ -67,7 +67,12 @@ export interface RestartPlanInput {
   /** The mesh the namespace enrolls now (none while draining before an ambient enrollment). */
   stage: MeshRef;
   /** Where pods end up once every stage is done. */
-  final: MeshRef;
+  /**
+   * Where pods end up once every stage is done; undefined when that is wherever the namespace's
+   * restored original markers put them (a rollback of a namespace that never was on the source):
+   * pods then only have to leave the mesh they are leaving.
+   */
+  final: MeshRef | undefined;
   workloads: readonly WorkloadFacts[];
   /** Pods managed by the namespace's workloads. */
   pods: readonly PodObservation[];
@@ -129,11 +134,11 @@ export function planRestarts(input: RestartPlanInput): RestartPlan {
     const podsOf = input.pods.filter((p) => p.owner?.kind === w.kind && p.owner.name === w.name);
     const templateChange = input.templateChangeFor(w);
     const templateAfter = templateChange ? applyChange(w.template, templateChange.change) : w.template;
-    const onFinal = expectsMesh(final, templateAfter, w.templateHostNetwork);
+    const onFinal = final !== undefined && expectsMesh(final, templateAfter, w.templateHostNetwork);
     const needsRestart = (p: PodObservation) =>
       (leavingDriver?.leaveRequiresRestart === true && podOnMesh(p, leaving)) ||
       (onFinal && stageDriver?.joinRequiresRestart === true && !podOnMesh(p, stage)) ||
-      (stage.mesh === "none" && final.mesh === "none" && !podOnMesh(p, NONE));
+      (stage.mesh === "none" && final?.mesh === "none" && !podOnMesh(p, NONE));
     const stamp = decodeStamp(w.template.annotations[RESTART_STAMP_ANNOTATION]);
     const stampedNow = stamp?.migration === migration && stamp.direction === input.direction;
     const podsRight = podsOf.every(

@@ -555,6 +555,16 @@ export class ModelCluster {
     this.#istioCniPass(new Set([this.#podKey(pod)]));
   }
 
+  /** A user's edit of a namespace (kubectl label/annotate): a new resourceVersion, as on the apiserver. */
+  editNamespace(name: string, mutate: (ns: k8s.V1Namespace) => void): void {
+    const stored = this.#namespaces.get(name);
+    if (!stored) throw new Error(`namespace ${name} does not exist`);
+    const next = thaw(stored);
+    mutate(next);
+    next.metadata = { ...next.metadata, resourceVersion: this.#nextResourceVersion() };
+    this.#namespaces.put(next);
+  }
+
   addMigration(name: string, spec: unknown, labels?: Record<string, string>): void {
     if (this.#migrations.get(name)) throw new Error(`MeshMigration ${name} exists already`);
     this.#migrations.put({

@@ -3,7 +3,7 @@
 // mesh. As forward, the first step that has something to say decides the plan.
 import type { Markers, MeshRef } from "../../meshes/driver.ts";
 import { applyChange, isNoChange } from "../../meshes/markers.ts";
-import { podOnMesh } from "../../meshes/registry.ts";
+import { namespaceOnMesh, podOnMesh } from "../../meshes/registry.ts";
 import {
   decodeOriginal,
   decodeTemplateOriginal,
@@ -37,6 +37,12 @@ interface RollbackStep {
   original: Markers | undefined;
   /** Where the namespace moves now: the source, or no mesh while the target drains first. */
   stage: MeshRef;
+  /**
+   * The source, when the recorded original enrolled it; otherwise (a namespace that was on no
+   * mesh, or another one, when the migration took it) undefined: its pods go back wherever the
+   * restored markers put them, and only have to leave the target.
+   */
+  home: MeshRef | undefined;
   strandedPods: string[];
 }
 
@@ -54,7 +60,8 @@ function rollbackStep(input: NamespaceRollbackInput): RollbackStep {
   const strandedPods = drain ? unmanagedPodsOn(input.pods, target) : [];
   const stage = drain && (targetPodsRemain || strandedPods.length > 0) ? NONE : source;
   const original = decodeOriginal(ns.markers.annotations[ORIGINAL_ANNOTATION]);
-  return { input, base, managed, original, stage, strandedPods };
+  const home = !original || namespaceOnMesh(original, source) ? source : undefined;
+  return { input, base, managed, original, stage: home ? stage : NONE, home, strandedPods };
 }
 
 function neverOurs({ input, base }: RollbackStep): NamespacePlan | undefined {
@@ -90,11 +97,15 @@ function sourceControlPlaneProblem(input: NamespaceRollbackInput): Problem {
 }
 
 /** The original markers back in one patch (or, while draining first, the target's markers off). */
-function restoreMarkers({ input, base, original, stage }: RollbackStep): NamespacePlan | undefined {
+function restoreMarkers(step: RollbackStep): NamespacePlan | undefined {
+  const { input, base, original, stage } = step;
   const { ns, source, target } = input;
   if (!original) return undefined;
   const restore = restoreChange(source, target, original, ns.markers);
-  const relabel = stage === source ? restore : drainChange(target, restore, ns.markers);
+  const relabel =
+    stage === source || (stage.mesh === "none" && !step.home)
+      ? restore
+      : drainChange(target, restore, ns.markers);
   if (isNoChange(relabel, ns.markers)) return undefined;
   if (!input.mayStart) return { ...base, phase: "RollingBack", message: "waiting to restore the namespace" };
   if (!input.sourceControlPlane.ready) {
@@ -162,11 +173,13 @@ function restartBack(step: RollbackStep): NamespacePlan {
       message: "source control plane not ready",
     };
   }
-  if (restarts.unverified.length === 0 && stage === source) {
+  if (restarts.unverified.length === 0 && (stage === source || !step.home)) {
     return {
       ...settled,
       phase: "RolledBack",
-      message: `every pod of ${input.workloads.length} workload(s) is back on ${describeMesh(source)}`,
+      message: step.home
+        ? `every pod of ${input.workloads.length} workload(s) is back on ${describeMesh(source)}`
+        : `back to its recorded original markers; no pod of ${input.workloads.length} workload(s) is on ${describeMesh(target)}`,
     };
   }
   if (restarts.unverified.length === 0 && strandedPods.length > 0) {
@@ -189,7 +202,7 @@ function restartBack(step: RollbackStep): NamespacePlan {
   };
 }
 
-function rollbackRestarts({ input, managed, stage }: RollbackStep): RestartPlan {
+function rollbackRestarts({ input, managed, stage, home }: RollbackStep): RestartPlan {
   const { source, target } = input;
   return planRestarts({
     migration: input.migration,
@@ -197,7 +210,7 @@ function rollbackRestarts({ input, managed, stage }: RollbackStep): RestartPlan 
     direction: "rollback",
     leaving: target,
     stage,
-    final: source,
+    final: home,
     workloads: input.workloads,
     pods: managed,
     now: input.now,

@@ -48,6 +48,46 @@ describe("rollback of one namespace", () => {
     expect(templateRestore(ISTIO, LINKERD, record, userEdited).remove.annotations).toEqual([]);
   });
 
+  it("returns a namespace that was on no mesh to no mesh, not to the source", () => {
+    // Found by the round-trip property test: it was restarted again and again towards Istio.
+    const unmeshed = { labels: {}, annotations: {} };
+    const input = {
+      migration: "move",
+      source: ISTIO,
+      target: LINKERD,
+      maxConcurrentRollouts: 5,
+      rolloutTimeoutMs: 600_000,
+      workloads: [deployment("a")],
+      sourceControlPlane: READY_CONTROL_PLANE,
+      now: Date.parse("2026-11-22T10:00:00Z"),
+      mayStart: true,
+    };
+    const migrated = namespace("shop", {}, { ...ownedBy("move", unmeshed), "linkerd.io/inject": "enabled" });
+    const relabel = planNamespaceRollback({ ...input, ns: migrated, pods: [pod("a-1", "a", "linkerd")] });
+    expect(relabel.actions[0]).toMatchObject({
+      type: "Relabel",
+      change: { remove: { annotations: ["linkerd.io/inject"] } },
+    });
+
+    const restored = namespace("shop", {}, ownedBy("move", unmeshed));
+    const restart = planNamespaceRollback({ ...input, ns: restored, pods: [pod("a-1", "a", "linkerd")] });
+    expect(restart.actions[0]).toMatchObject({ type: "RestartWorkload", name: "a" });
+
+    const stamp = encodeStamp({ migration: "move", direction: "rollback", attempt: 1, startedAt: input.now });
+    const done = planNamespaceRollback({
+      ...input,
+      ns: restored,
+      workloads: [
+        deployment("a", {
+          template: { labels: { app: "a" }, annotations: { "meshmigration.io/restarted-for": stamp } },
+        }),
+      ],
+      pods: [pod("a-2", "a", "none")],
+    });
+    expect(done).toMatchObject({ phase: "RolledBack", actions: [] });
+    expect(done.message).toContain("recorded original markers");
+  });
+
   it("relabels, then restarts, then reports RolledBack once pods are back on the source", () => {
     const owned = { ...ownedBy("move", original), "linkerd.io/inject": "enabled" };
     const input = {

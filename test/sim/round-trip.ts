@@ -1,0 +1,143 @@
+// Migrate, then roll back, then delete the MeshMigration: the identity, on a generated cluster.
+// The migration runs forward for a random number of loops (to the end, or stopped anywhere),
+// a user edits unrelated labels and annotations in between, then the rollback runs to the end
+// and the MeshMigration is deleted. Every namespace must carry exactly what it carried before
+// (plus the user's edits), every pod template too (the restart stamp aside), and every workload's
+// pods must be on the meshes they were on.
+import pino from "pino";
+import { RESTART_STAMP_ANNOTATION } from "../../src/controller/bookkeeping.ts";
+import type { EventRecorder } from "../../src/controller/events.ts";
+import { MigrationReconciler } from "../../src/controller/reconciler.ts";
+import { isDoubleMeshed, meshesOfPod } from "../../src/meshes/registry.ts";
+import { ModelCluster } from "./model-cluster.ts";
+import { type Random, type Scenario, seeded } from "./scenarios.ts";
+
+const MIGRATION = "round-trip";
+const LOOP_LIMIT = 400;
+const START = Date.parse("2026-12-01T00:00:00Z");
+const USER_LABEL = "team.example.com/edited";
+
+export interface RoundTrip {
+  seed: number;
+  namespaces: number;
+  differences: string[];
+}
+
+type Snapshot = Map<string, string>;
+
+/** Everything the round trip must give back, as comparable strings keyed by object. */
+function snapshot(model: ModelCluster, namespaces: readonly string[]): Snapshot {
+  const out: Snapshot = new Map();
+  const sorted = (map: Record<string, string> | undefined, skip: readonly string[] = []) =>
+    JSON.stringify(
+      Object.entries(map ?? {})
+        .filter(([key]) => !skip.includes(key))
+        .sort(([a], [b]) => a.localeCompare(b)),
+    );
+  for (const name of namespaces) {
+    const ns = model.caches.namespaces.get(name);
+    out.set(`namespace ${name} labels`, sorted(ns?.metadata?.labels));
+    out.set(`namespace ${name} annotations`, sorted(ns?.metadata?.annotations));
+    const workloads = [
+      ...model.caches.deployments.list(name),
+      ...model.caches.statefulSets.list(name),
+      ...model.caches.daemonSets.list(name),
+    ];
+    for (const w of workloads) {
+      const key = `${w.kind ?? "workload"} ${name}/${w.metadata?.name}`;
+      out.set(`${key} annotations`, sorted(w.metadata?.annotations));
+      out.set(`${key} template labels`, sorted(w.spec?.template?.metadata?.labels));
+      out.set(
+        `${key} template annotations`,
+        sorted(w.spec?.template?.metadata?.annotations, [RESTART_STAMP_ANNOTATION]),
+      );
+    }
+    const meshesByOwner = new Map<string, string[]>();
+    for (const pod of model.caches.pods.list(name)) {
+      const workload = pod.metadata?.labels?.app ?? pod.metadata?.name ?? "";
+      meshesByOwner.set(workload, [
+        ...(meshesByOwner.get(workload) ?? []),
+        meshesOfPod(pod).join("+") || "none",
+      ]);
+    }
+    for (const [owner, meshes] of meshesByOwner)
+      out.set(`pods of ${name}/${owner}`, JSON.stringify(meshes.sort()));
+  }
+  return out;
+}
+
+/** A user's edit that the migration must keep: an unrelated label on a namespace and a workload's template. */
+function userEdit(
+  model: ModelCluster,
+  random: Random,
+  namespaces: readonly string[],
+  expected: Snapshot,
+): void {
+  const name = namespaces[Math.floor(random() * namespaces.length)];
+  if (!name) return;
+  model.editNamespace(name, (ns) => {
+    ns.metadata = { ...ns.metadata, labels: { ...(ns.metadata?.labels ?? {}), [USER_LABEL]: "yes" } };
+  });
+  const labels = JSON.parse(expected.get(`namespace ${name} labels`) ?? "[]") as Array<[string, string]>;
+  labels.push([USER_LABEL, "yes"]);
+  expected.set(`namespace ${name} labels`, JSON.stringify(labels.sort(([a], [b]) => a.localeCompare(b))));
+}
+
+export async function roundTrip(scenario: Scenario): Promise<RoundTrip> {
+  const random = seeded(scenario.seed ^ 0x70_7d);
+  const model = new ModelCluster(scenario.options);
+  for (const ns of scenario.namespaces) model.addNamespace(ns.name, ns.labels, ns.annotations);
+  for (const workload of scenario.workloads) model.addWorkload(workload);
+  for (const pod of scenario.unmanagedPods) model.addUnmanagedPod(pod.namespace, pod.name, pod);
+  const names = scenario.namespaces.map((ns) => ns.name);
+  const expected = snapshot(model, names);
+  model.addMigration(MIGRATION, { ...scenario.spec, stopAfterBatch: undefined });
+
+  let clock = START;
+  const reconciler = new MigrationReconciler({
+    caches: model.caches,
+    clients: model.clients,
+    events: model.events as unknown as EventRecorder,
+    log: pino({ level: "silent" }),
+    now: () => new Date(clock),
+  });
+  const differences: string[] = [];
+  const phase = () => model.caches.migrations.get(MIGRATION)?.status?.phase;
+  const loop = async () => {
+    await reconciler.reconcile(MIGRATION);
+    model.tick(random, 0.6);
+    clock += 1000;
+    const doubled = model.caches.pods.list().filter((p) => isDoubleMeshed(p));
+    if (doubled.length > 0)
+      differences.push(`double-meshed: ${doubled.map((p) => p.metadata?.name).join(", ")}`);
+  };
+
+  // Forward, stopped after a random number of loops (often at the end), with a user edit on the way.
+  const forwardLoops = random() < 0.4 ? Math.floor(random() * 12) : LOOP_LIMIT;
+  const editAt = Math.floor(random() * 8);
+  for (let i = 0; i < forwardLoops && phase() !== "Succeeded"; i++) {
+    if (i === editAt) userEdit(model, random, names, expected);
+    await loop();
+  }
+  model.setMigrationSpec(MIGRATION, (spec) => {
+    spec.rollback = true;
+  });
+  for (let i = 0; i < LOOP_LIMIT && (phase() !== "RolledBack" || model.rolling); i++) await loop();
+  if (phase() !== "RolledBack") {
+    const degraded = model.caches.migrations
+      .get(MIGRATION)
+      ?.status?.conditions?.find((c) => c.type === "Degraded");
+    differences.push(`rollback ended ${phase()}: ${degraded?.reason}: ${degraded?.message}`);
+  }
+  model.deleteMigration(MIGRATION);
+  for (let i = 0; i < 5 && model.caches.migrations.get(MIGRATION); i++) await reconciler.reconcile(MIGRATION);
+  model.settle();
+  if (model.caches.migrations.get(MIGRATION)) differences.push("the MeshMigration was not released");
+
+  const after = snapshot(model, names);
+  for (const [key, before] of expected) {
+    if (after.get(key) !== before) differences.push(`${key}: was ${before}, now ${after.get(key)}`);
+  }
+  for (const key of after.keys()) if (!expected.has(key)) differences.push(`${key}: new`);
+  return { seed: scenario.seed, namespaces: names.length, differences };
+}
