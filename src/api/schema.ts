@@ -3,7 +3,7 @@
 // Descriptions are what `kubectl explain meshmigration.spec...` shows a platform engineer.
 
 import { z } from "zod";
-import { MESH_NAMES } from "./constants.ts";
+import { MESH_NAMES, PROTECTED_NAMESPACES } from "./constants.ts";
 import {
   batchSelectsNamespaces,
   namespaceInOneBatch,
@@ -177,8 +177,7 @@ export const BatchSchema = enforce(
       namespaceName(),
       MAX_NAMESPACES_PER_BATCH,
       `Namespaces in this batch, by name (at most ${MAX_NAMESPACES_PER_BATCH}). A namespace may ` +
-        "appear in only one batch; protected namespaces (kube-system, kube-public, kube-node-lease, " +
-        "istio-system, linkerd, mesh-migration-system) are rejected.",
+        `appear in only one batch; protected namespaces (${PROTECTED_NAMESPACES.join(", ")}) are rejected.`,
     ).optional(),
     namespaceSelector: LabelSelectorSchema.optional(),
   }),
