@@ -105,11 +105,9 @@ export class MigrationReconciler {
     const now = this.#deps.now?.() ?? new Date();
     const target = { name, uid: migration.metadata?.uid ?? "" };
 
-    if (migration.metadata?.deletionTimestamp) {
-      await this.#finalize(migration);
-      return {};
-    }
-    const finalizers = finalizersWith(migration.metadata?.finalizers, true);
+    const deleting = migration.metadata?.deletionTimestamp !== undefined;
+    if (deleting && !finalizersWith(migration.metadata?.finalizers, false)) return {};
+    const finalizers = deleting ? undefined : finalizersWith(migration.metadata?.finalizers, true);
     if (finalizers) {
       // Added before anything is changed, so a deletion always lets the operator clean up first.
       await this.#patchFinalizers(migration, finalizers);
@@ -118,7 +116,9 @@ export class MigrationReconciler {
 
     const parsed = parseSpec(migration.spec);
     if (!parsed.ok) {
-      await this.#publishInvalid(migration, parsed.errors, generation, now);
+      // Nothing can be planned from an invalid spec: a deletion only removes the bookkeeping.
+      if (deleting) await this.#release(migration);
+      else await this.#publishInvalid(migration, parsed.errors, generation, now);
       return {};
     }
     const spec = withComparableRevisions(parsed.spec);
@@ -140,14 +140,19 @@ export class MigrationReconciler {
       sourceControlPlane,
       warnings,
       now,
+      deleting,
     });
+    if (plan.releasable) {
+      await this.#release(migration);
+      return {};
+    }
     const warningEvents = newWarnings(migration.status?.warnings, warnings).map((w) => ({
       type: "Warning" as const,
       reason: w.code,
       message: `${w.namespace ? `Namespace ${w.namespace}: ` : ""}${w.message}`,
     }));
 
-    if (spec.dryRun) {
+    if (spec.dryRun && !deleting) {
       // Only compute and publish the whole plan: nothing in the cluster changes.
       const outline = planWholeMigration({
         migration: name,
@@ -171,7 +176,7 @@ export class MigrationReconciler {
     await this.#publishStatus(migration, { ...plan.status, warnings, plan: null });
     for (const event of [...warningEvents, ...plan.events]) await this.#deps.events.record(target, event);
     for (const action of plan.actions) {
-      const stale = this.#planIsStale(name, generation);
+      const stale = this.#planIsStale(name, generation, deleting);
       if (stale) {
         log.info(
           { migration: name, pending: plan.actions.length },
@@ -194,10 +199,12 @@ export class MigrationReconciler {
    * Why the rest of a plan must not be carried out, if it must not: this process no longer leads,
    * or the user edited the spec (a pause, a rollback) since it was planned.
    */
-  #planIsStale(name: string, plannedGeneration: number): string | undefined {
+  #planIsStale(name: string, plannedGeneration: number, plannedForDeletion: boolean): string | undefined {
     if (this.#deps.stillLeading && !this.#deps.stillLeading()) return "no longer the leader";
     const current = this.#deps.caches.migrations.get(name);
-    if (!current || current.metadata?.deletionTimestamp) return "the MeshMigration is being deleted";
+    if (!current) return "the MeshMigration is gone";
+    if (current.metadata?.deletionTimestamp && !plannedForDeletion)
+      return "the MeshMigration is being deleted";
     if ((current.metadata?.generation ?? 0) !== plannedGeneration) return "the spec changed";
     return undefined;
   }
@@ -212,7 +219,8 @@ export class MigrationReconciler {
     ];
   }
 
-  async #finalize(migration: MeshMigrationObject): Promise<void> {
+  /** The deletion's last step: every namespace is settled, so the bookkeeping and the finalizer go. */
+  async #release(migration: MeshMigrationObject): Promise<void> {
     const { caches } = this.#deps;
     const name = migration.metadata?.name ?? "";
     const finalizers = finalizersWith(migration.metadata?.finalizers, false);
@@ -236,7 +244,7 @@ export class MigrationReconciler {
     }
     this.#deps.log.info(
       { migration: name, namespaces: target.namespaces },
-      "MeshMigration deleted: namespaces stay in the mesh they are in; bookkeeping removed",
+      "MeshMigration deleted: unfinished namespaces were returned to their original, migrated ones stay; bookkeeping removed",
     );
   }
 

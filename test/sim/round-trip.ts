@@ -8,7 +8,13 @@ import pino from "pino";
 import { RESTART_STAMP_ANNOTATION } from "../../src/controller/bookkeeping.ts";
 import type { EventRecorder } from "../../src/controller/events.ts";
 import { MigrationReconciler } from "../../src/controller/reconciler.ts";
-import { isDoubleMeshed, meshesOfPod } from "../../src/meshes/registry.ts";
+import {
+  isDoubleMeshed,
+  meshesOfPod,
+  namespaceOnMesh,
+  podOnMesh,
+  withComparableRevisions,
+} from "../../src/meshes/registry.ts";
 import { ModelCluster } from "./model-cluster.ts";
 import { type Random, type Scenario, seeded } from "./scenarios.ts";
 
@@ -20,6 +26,8 @@ const USER_LABEL = "team.example.com/edited";
 export interface RoundTrip {
   seed: number;
   namespaces: number;
+  /** Rolled back, or deleted mid-migration. */
+  ended: "rolled back" | "deleted";
   differences: string[];
 }
 
@@ -112,13 +120,16 @@ export async function roundTrip(scenario: Scenario): Promise<RoundTrip> {
       differences.push(`double-meshed: ${doubled.map((p) => p.metadata?.name).join(", ")}`);
   };
 
-  // Forward, stopped after a random number of loops (often at the end), with a user edit on the way.
+  // Forward, stopped after a random number of loops (often at the end), with a user edit on the way;
+  // then rolled back, or (a third of the time, stopped early) the MeshMigration deleted instead.
   const forwardLoops = random() < 0.4 ? Math.floor(random() * 12) : LOOP_LIMIT;
+  const deleteMidway = forwardLoops < LOOP_LIMIT && random() < 0.5;
   const editAt = Math.floor(random() * 8);
   for (let i = 0; i < forwardLoops && phase() !== "Succeeded"; i++) {
     if (i === editAt) userEdit(model, random, names, expected);
     await loop();
   }
+  if (deleteMidway) return deleted(scenario, model, names, expected, loop, differences);
   model.setMigrationSpec(MIGRATION, (spec) => {
     spec.rollback = true;
   });
@@ -139,5 +150,57 @@ export async function roundTrip(scenario: Scenario): Promise<RoundTrip> {
     if (after.get(key) !== before) differences.push(`${key}: was ${before}, now ${after.get(key)}`);
   }
   for (const key of after.keys()) if (!expected.has(key)) differences.push(`${key}: new`);
-  return { seed: scenario.seed, namespaces: names.length, differences };
+  return { seed: scenario.seed, namespaces: names.length, ended: "rolled back", differences };
+}
+
+/**
+ * Deleted mid-migration: the MeshMigration goes once every namespace it had not finished is back
+ * on its original; each namespace is then exactly as before (plus the user's edits) or migrated
+ * (on the target, no bookkeeping left), and no pod is on two meshes or left on the source in a
+ * migrated namespace.
+ */
+async function deleted(
+  scenario: Scenario,
+  model: ModelCluster,
+  names: readonly string[],
+  expected: Snapshot,
+  loop: () => Promise<void>,
+  differences: string[],
+): Promise<RoundTrip> {
+  model.deleteMigration(MIGRATION);
+  for (let i = 0; i < LOOP_LIMIT && (model.caches.migrations.get(MIGRATION) || model.rolling); i++)
+    await loop();
+  if (model.caches.migrations.get(MIGRATION)) {
+    const ready = model.caches.migrations
+      .get(MIGRATION)
+      ?.status?.conditions?.find((c) => c.type === "Degraded");
+    differences.push(`the deleted MeshMigration was never released: ${ready?.reason}: ${ready?.message}`);
+  }
+  const after = snapshot(model, names);
+  for (const name of names) {
+    const keys = [...expected.keys()].filter((key) => key.includes(` ${name}`) || key.includes(`${name}/`));
+    if (keys.every((key) => after.get(key) === expected.get(key))) continue;
+    const ns = model.caches.namespaces.get(name);
+    const markers = { labels: ns?.metadata?.labels ?? {}, annotations: ns?.metadata?.annotations ?? {} };
+    const bookkeeping = [...Object.keys(markers.labels), ...Object.keys(markers.annotations)].filter(
+      (key) => key.startsWith("meshmigration.io/") && key !== RESTART_STAMP_ANNOTATION,
+    );
+    const { source, target } = withComparableRevisions(scenario.spec);
+    // Pods no workload manages (Job and bare pods) are reported, never restarted: theirs to recreate.
+    const managed = model.caches.pods
+      .list(name)
+      .filter((p) => (p.metadata?.ownerReferences ?? []).some((o) => o.kind !== "Job"));
+    const onSource = managed.filter((p) => source.mesh !== "none" && podOnMesh(p, source));
+    const migrated = namespaceOnMesh(markers, target) && bookkeeping.length === 0 && onSource.length === 0;
+    if (!migrated) {
+      differences.push(
+        `namespace ${name} is neither as it was nor migrated: ${JSON.stringify(markers)}; ` +
+          keys
+            .filter((key) => after.get(key) !== expected.get(key))
+            .map((key) => `${key}: ${after.get(key)}`)
+            .join("; "),
+      );
+    }
+  }
+  return { seed: scenario.seed, namespaces: names.length, ended: "deleted", differences };
 }

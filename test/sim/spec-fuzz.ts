@@ -9,7 +9,12 @@ const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(ran
 const chance = (random: Random, p: number) => random() < p;
 
 /** Mostly a valid value, now and then one that is not. */
-function either<T, U = T>(random: Random, valid: readonly T[], invalid: readonly U[], pInvalid = 0.05): T | U {
+function either<T, U = T>(
+  random: Random,
+  valid: readonly T[],
+  invalid: readonly U[],
+  pInvalid = 0.05,
+): T | U {
   return chance(random, pInvalid) ? pick(random, invalid) : pick(random, valid);
 }
 

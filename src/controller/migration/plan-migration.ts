@@ -5,7 +5,11 @@
 //   3. if anything halts (a halting problem, a double-meshed pod), walk again with nothing new
 //      starting, so running rollouts settle and nothing else moves;
 //   4. summarize the walk as status, conditions and Events.
-import { mergeConditions } from "../conditions.ts";
+// A MeshMigration being deleted keeps what it finished and undoes what it did not: namespaces it
+// owns that are not verified on the target go back to their recorded original (every namespace
+// it touched, if spec.rollback is true), pause or not, so no namespace is left between meshes and
+// no record is erased while one still needs it. Then its bookkeeping may go (releasable).
+import { type ConditionInput, mergeConditions } from "../conditions.ts";
 import { resolveBatches } from "./batches.ts";
 import { conditionEvents, migrationConditions, transitionEvents } from "./conditions.ts";
 import { type NamespacePlanners, namespacePlanners } from "./namespace-planners.ts";
@@ -21,9 +25,16 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
   const { spec } = input;
   const batches = resolveBatches(spec, input.namespaces);
   const planners = namespacePlanners(input);
-  const walk = walkOrHalt(input, batches, planners);
-  const summary = summarize(spec, batches, walk, planners);
-  const conditionInputs = migrationConditions(spec, summary, walk);
+  const undoing = namespacesToUndo(input, planners);
+  const walk = walkOrHalt(input, batches, planners, undoing);
+  const summary = summarize(input.deleting ? { ...spec, rollback: true } : spec, batches, walk, planners);
+  // Released once every namespace to undo is back on its original (or gone).
+  const releasable = input.deleting
+    ? [...input.namespaces.keys()].filter(undoing).every((ns) => walk.plans.get(ns)?.phase === "RolledBack")
+    : undefined;
+  const conditionInputs = migrationConditions(spec, summary, walk).map((condition) =>
+    input.deleting && condition.type === "Ready" ? deletingCondition(undoing, input) : condition,
+  );
   return {
     actions: [...walk.plans.values()].flatMap((plan) => plan?.actions ?? []),
     events: [
@@ -31,6 +42,7 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
       ...transitionEvents(spec, summary, input.previousNamespacePhases),
     ],
     requeueAfterMs: requeueAfter(walk, summary),
+    releasable,
     status: {
       phase: summary.phase,
       observedGeneration: input.generation,
@@ -46,17 +58,45 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
   };
 }
 
+/** While deleting, the namespaces to return to their original: all it touched, or the unfinished ones. */
+function namespacesToUndo(
+  input: MigrationPlanInput,
+  planners: NamespacePlanners,
+): (namespace: string) => boolean {
+  if (!input.deleting) return () => true;
+  if (input.spec.rollback === true) return planners.ownedByUs;
+  return (ns) => planners.ownedByUs(ns) && planners.forward(ns, false)?.phase !== "Migrated";
+}
+
+function deletingCondition(
+  undoing: (namespace: string) => boolean,
+  input: MigrationPlanInput,
+): ConditionInput {
+  const unfinished = [...input.namespaces.keys()].filter(undoing).sort();
+  return {
+    type: "Ready",
+    status: "False",
+    reason: "Deleting",
+    message:
+      `The MeshMigration is being deleted. ${unfinished.length} namespace(s) it had not finished go back to their ` +
+      `recorded original first (${unfinished.slice(0, 10).join(", ") || "none"}); namespaces it migrated stay ` +
+      "migrated. Then its bookkeeping is removed and it is gone. To abandon it without this, remove its finalizer " +
+      "(meshmigration.io/finalizer): the namespaces keep their meshmigration.io/original annotations.",
+  };
+}
+
 /** One walk; a halting problem or a double-meshed pod anywhere means nothing new starts anywhere. */
 function walkOrHalt(
   input: MigrationPlanInput,
   batches: readonly ResolvedBatch[],
   planners: NamespacePlanners,
+  undoing: (namespace: string) => boolean,
 ): Walk {
   const walk = (mayStartAtAll: boolean) =>
-    input.spec.rollback === true
-      ? walkRollback(input, batches, planners, mayStartAtAll)
+    input.spec.rollback === true || input.deleting
+      ? walkRollback(input, batches, planners, mayStartAtAll, undoing)
       : walkForward(input, batches, planners, mayStartAtAll);
-  if (input.spec.paused) return walk(false);
+  if (input.spec.paused && !input.deleting) return walk(false);
   const first = walk(true);
   const halts = first.problems.some((p) => p.halts) || doubleMeshedPods(batches, first).length > 0;
   return halts ? walk(false) : first;

@@ -53,6 +53,12 @@ export interface MigrationPlanInput {
   /** The source mesh's control plane: a rollback restarts pods back into it. */
   sourceControlPlane?: ControlPlaneFacts | undefined;
   now: Date;
+  /**
+   * The MeshMigration is being deleted: namespaces it has not finished go back to their recorded
+   * original (all it touched, when spec.rollback is true), whatever spec.paused says; namespaces
+   * it migrated stay migrated. See plan-migration.ts.
+   */
+  deleting?: boolean | undefined;
 }
 
 export type { BatchStatus, NamespaceStatus };
@@ -80,6 +86,8 @@ export interface MigrationPlan {
   /** Events for conditions that were just raised (the actions carry their own). */
   events: StepEvent[];
   requeueAfterMs?: number | undefined;
+  /** While deleting: every namespace to undo is back on its original, so the bookkeeping may go. */
+  releasable?: boolean | undefined;
 }
 
 export interface ResolvedBatch {

@@ -20,6 +20,8 @@ export function walkRollback(
   batches: readonly ResolvedBatch[],
   planners: NamespacePlanners,
   mayStartAtAll: boolean,
+  /** Which namespaces to undo; the others are only observed (a deletion keeps migrated ones). */
+  undoing: (namespace: string) => boolean = () => true,
 ): Walk {
   const plans = new Map<string, NamespacePlan | undefined>();
   const problems: NamespaceProblem[] = [];
@@ -31,7 +33,10 @@ export function walkRollback(
   // (the forward planner, which only reads), never from the status written earlier.
   const wasInFlight = (ns: string) =>
     planners.ownedByUs(ns) && planners.forward(ns, false)?.phase !== "Migrated";
-  const reverse = [...strays, ...inBatches].reverse();
+  const reverse = [...strays, ...inBatches].reverse().filter(undoing);
+  for (const ns of [...strays, ...inBatches].filter((name) => !undoing(name))) {
+    plans.set(ns, planners.forward(ns, false));
+  }
   const order = [...reverse.filter(wasInFlight), ...reverse.filter((ns) => !wasInFlight(ns))];
 
   let active = 0;

@@ -1,5 +1,6 @@
 // Migrate then roll back (then delete) is the identity, on generated namespaces: labels,
-// annotations, opt-ins, revisions, stray markers, user edits in between (test/sim/round-trip.ts).
+// annotations, opt-ins, revisions, stray markers, user edits in between; a MeshMigration deleted
+// mid-migration leaves each namespace as it was or migrated, never between (test/sim/round-trip.ts).
 import { describe, expect, it } from "vitest";
 import { roundTrip } from "../../sim/round-trip.ts";
 import { generateScenario } from "../../sim/scenarios.ts";
@@ -17,9 +18,11 @@ describe("property: migrate, then roll back, is the identity", () => {
       namespaces += result.namespaces;
     }
     const differing = results.filter((r) => r.differences.length > 0);
+    const deleted = results.filter((r) => r.ended === "deleted").length;
     console.log(
-      `${namespaces} namespaces in ${results.length} clusters round-tripped, ` +
-        `${results.length - differing.length} clusters identical, ${differing.length} differ`,
+      `${namespaces} namespaces in ${results.length} clusters round-tripped ` +
+        `(${results.length - deleted} rolled back, ${deleted} deleted mid-migration), ` +
+        `${results.length - differing.length} clusters as promised, ${differing.length} differ`,
     );
     for (const r of differing.slice(0, 5))
       console.log(`seed ${r.seed}:\n  ${r.differences.slice(0, 6).join("\n  ")}`);
