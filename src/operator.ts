@@ -89,8 +89,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       },
       // Every cache, mesh policies included, before the first write: a plan made from an empty
       // policy cache would skip the blocking preflight checks. A CRD that is not installed counts
-      // as synced and empty; a list that is refused (403) holds the start, and /readyz says why.
-      waitFor: [...Object.values(informers), ...Object.values(policyInformers)],
+      // as synced and empty; a list that is refused (401/403) counts as known, and becomes a
+      // blocking PolicyUnreadable warning on each migration instead of "no policies".
+      waitFor: [...Object.values(informers), ...Object.values(policyInformers).map(syncedOrRefused)],
       metrics: metrics.reconcileObserver(),
       logger: log,
     });
@@ -216,6 +217,11 @@ function enqueueOnChanges(
   informers.guardBindings.onChange(() => queue.add(GUARD_KEY));
 }
 
+/** A policy cache that is synced, or whose list is refused: either way, known. */
+function syncedOrRefused(informer: InformerLifecycle): { hasSynced(): boolean } {
+  return { hasSynced: () => informer.hasSynced() || informer.refusal?.() !== undefined };
+}
+
 /** The reconciler with its clients, Events and per-migration gauges. */
 function migrationReconciler(
   kc: k8s.KubeConfig,
@@ -262,7 +268,9 @@ async function startHealthServer(
     registry: metrics.registry,
     logger: log,
     readiness: () => {
-      const unsynced = informerSets.flatMap((set) => unsyncedInformers(set));
+      const unsynced = informerSets.flatMap((set) =>
+        unsyncedInformers(set).filter((name) => set[name]?.refusal?.() === undefined),
+      );
       return unsynced.length === 0
         ? true
         : { ready: false, reason: `caches not synced: ${unsynced.join(", ")}` };

@@ -1,8 +1,8 @@
 // Reads what a plan needs from a cluster with plain LIST calls, through the user's kubeconfig.
 // Nothing is ever written. A policy CRD that is not installed simply means no such objects.
 import * as k8s from "@kubernetes/client-node";
-import { POLICY_RESOURCES, type PolicyObjects } from "../preflight/index.ts";
-import { statusCode } from "../runtime/api-error.ts";
+import { POLICY_RESOURCES, type PolicyObjects, type UnreadablePolicies } from "../preflight/index.ts";
+import { describeApiError, statusCode } from "../runtime/api-error.ts";
 
 export interface ClusterSnapshot {
   namespaces: k8s.V1Namespace[];
@@ -11,6 +11,8 @@ export interface ClusterSnapshot {
   daemonSets: k8s.V1DaemonSet[];
   webhooks: k8s.V1MutatingWebhookConfiguration[];
   policies: PolicyObjects;
+  /** Policy resources this kubeconfig may not list: a blocking warning, as the operator reports it. */
+  unreadablePolicies: UnreadablePolicies[];
 }
 
 /** Where a list or read failed, and why, for a user to act on. */
@@ -63,13 +65,15 @@ export class ClusterReader {
       ),
       this.#policies(),
     ]);
+    const { policies: policyObjects, unreadablePolicies } = policies;
     return {
       namespaces: namespaces.items,
       deployments: deployments.items,
       statefulSets: statefulSets.items,
       daemonSets: daemonSets.items,
       webhooks: webhooks.items,
-      policies,
+      policies: policyObjects,
+      unreadablePolicies,
     };
   }
 
@@ -85,7 +89,8 @@ export class ClusterReader {
     return new Map(namespaces.map((namespace, index) => [namespace, lists[index]?.items ?? []]));
   }
 
-  async #policies(): Promise<PolicyObjects> {
+  async #policies(): Promise<{ policies: PolicyObjects; unreadablePolicies: UnreadablePolicies[] }> {
+    const unreadablePolicies: UnreadablePolicies[] = [];
     const lists = await Promise.all(
       POLICY_RESOURCES.map(async (resource) => {
         const what = `list ${resource.plural}.${resource.group}/${resource.version}`;
@@ -99,10 +104,23 @@ export class ClusterReader {
         } catch (error) {
           // Not installed (or not this version): the mesh has no such objects to worry about.
           if (statusCode(error) === 404) return [resource.field, []] as const;
+          // Refused: unknown, not absent, and said as the operator says it (PolicyUnreadable).
+          const code = statusCode(error);
+          if (code === 401 || code === 403) {
+            unreadablePolicies.push({
+              resource: `${resource.plural}.${resource.group}`,
+              reason: describeApiError(
+                "list",
+                `/apis/${resource.group}/${resource.version}/${resource.plural}`,
+                error,
+              ),
+            });
+            return [resource.field, []] as const;
+          }
           throw new ClusterReadError(`cannot ${what} from ${this.#server}: ${describeError(error)}`);
         }
       }),
     );
-    return Object.fromEntries(lists) as PolicyObjects;
+    return { policies: Object.fromEntries(lists) as PolicyObjects, unreadablePolicies };
   }
 }

@@ -128,6 +128,7 @@ function snapshotReadings(
     daemonSet: (namespace, name) => find(snapshot.daemonSets, namespace, name),
     webhooks: snapshot.webhooks,
     policies: snapshot.policies,
+    unreadablePolicies: snapshot.unreadablePolicies,
   };
 }
 

@@ -12,6 +12,7 @@ import {
   type PolicyObjects,
   preflightWarnings,
   preflightWorkloadOf,
+  type UnreadablePolicies,
 } from "../preflight/index.ts";
 import type { ControlPlaneFacts, NamespaceFacts, PodObservation, WorkloadFacts } from "./facts.ts";
 import { resolveBatches } from "./migration/batches.ts";
@@ -35,6 +36,8 @@ export interface ClusterReadings {
   daemonSet(namespace: string, name: string): k8s.V1DaemonSet | undefined;
   webhooks: readonly k8s.V1MutatingWebhookConfiguration[];
   policies: PolicyObjects;
+  /** Policy resources the reader was refused: a blocking warning, never "no policies". */
+  unreadablePolicies?: readonly UnreadablePolicies[] | undefined;
 }
 
 export interface MigrationFacts {
@@ -66,6 +69,7 @@ export function migrationFacts(spec: MeshMigrationSpec, cluster: ClusterReadings
       ...cluster.daemonSetsIn(ns).map((w) => preflightWorkloadOf("DaemonSet", w)),
     ],
     policies: cluster.policies,
+    unreadablePolicies: cluster.unreadablePolicies,
     webhooks: cluster.webhooks,
     linkerdDefaultInboundPolicy: linkerdDefaultInboundPolicyOf(
       cluster.deployment(LINKERD_DESTINATION_NAMESPACE, LINKERD_DESTINATION_NAME),

@@ -11,7 +11,7 @@ import {
   parseSpec,
 } from "../api/schema.ts";
 import { withComparableRevisions } from "../meshes/registry.ts";
-import type { PolicyObjects } from "../preflight/index.ts";
+import { POLICY_RESOURCES, type PolicyObjects, type UnreadablePolicies } from "../preflight/index.ts";
 import { statusCode } from "../runtime/api-error.ts";
 import { type ClusterReadings, migrationFacts } from "./cluster-facts.ts";
 import type { Condition } from "./conditions.ts";
@@ -41,14 +41,27 @@ export interface ClusterCaches {
   daemonSets: Cache<k8s.V1DaemonSet>;
   webhooks: Cache<k8s.V1MutatingWebhookConfiguration>;
   /** Mesh policy objects for the preflight (POLICY_RESOURCES); empty when their CRDs are not installed. */
-  policies?: Partial<Record<keyof PolicyObjects, Cache<k8s.KubernetesObject>>>;
+  policies?: Partial<
+    Record<keyof PolicyObjects, Cache<k8s.KubernetesObject> & { refusal?(): string | undefined }>
+  >;
+}
+
+/** "peerauthentications.security.istio.io", for messages. */
+function policyResourceName(field: string): string {
+  const resource = POLICY_RESOURCES.find((r) => r.field === field);
+  return resource ? `${resource.plural}.${resource.group}` : field;
 }
 
 /** The caches as the readings migrationFacts plans from. */
 export function cachedReadings(caches: ClusterCaches): ClusterReadings {
   const policies: PolicyObjects = {};
+  const unreadablePolicies: UnreadablePolicies[] = [];
   for (const [field, cache] of Object.entries(caches.policies ?? {})) {
-    if (cache) policies[field as keyof PolicyObjects] = cache.list();
+    if (!cache) continue;
+    policies[field as keyof PolicyObjects] = cache.list();
+    const refusal = cache.refusal?.();
+    if (refusal !== undefined)
+      unreadablePolicies.push({ resource: policyResourceName(field), reason: refusal });
   }
   return {
     namespaces: caches.namespaces.list(),
@@ -60,6 +73,7 @@ export function cachedReadings(caches: ClusterCaches): ClusterReadings {
     daemonSet: (ns, name) => caches.daemonSets.get(name, ns),
     webhooks: caches.webhooks.list(),
     policies,
+    unreadablePolicies,
   };
 }
 

@@ -1,5 +1,11 @@
 // The preflight's public entry points.
-export type { PolicyObjects, PreflightInput, PreflightWorkload, WebhookConfigurationLike } from "./input.ts";
+export type {
+  PolicyObjects,
+  PreflightInput,
+  PreflightWorkload,
+  UnreadablePolicies,
+  WebhookConfigurationLike,
+} from "./input.ts";
 export { preflightWorkloadOf } from "./input.ts";
 export {
   LINKERD_DESTINATION_NAME,

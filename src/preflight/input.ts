@@ -39,6 +39,12 @@ export interface WebhookConfigurationLike {
   webhooks?: ReadonlyArray<{ name?: string | undefined; failurePolicy?: string | undefined }> | undefined;
 }
 
+/** A policy resource that could not be read, and the apiserver's answer as one line. */
+export interface UnreadablePolicies {
+  resource: string;
+  reason: string;
+}
+
 export interface PreflightInput {
   source: MeshRef;
   target: MeshRef;
@@ -49,6 +55,8 @@ export interface PreflightInput {
   /** The workloads of one namespace. */
   workloadsIn: (namespace: string) => readonly PreflightWorkload[];
   policies: PolicyObjects;
+  /** Policy resources the reader is refused (401/403): their objects are unknown, not absent. */
+  unreadablePolicies?: readonly UnreadablePolicies[] | undefined;
   /** MutatingWebhookConfigurations; only the target mesh's injector configurations are read. */
   webhooks: readonly WebhookConfigurationLike[];
   /** Istio's root namespace (meshConfig.rootNamespace); istio-system unless given. */

@@ -9,6 +9,7 @@ import { linkerdInboundPolicyWarnings } from "./linkerd-inbound-policy.ts";
 import { linkerdServerWarnings } from "./linkerd-servers.ts";
 import { targetOptOutWarnings } from "./target-opt-outs.ts";
 import { uninjectableWorkloadWarnings } from "./uninjectable-workloads.ts";
+import { unreadablePolicyWarnings } from "./unreadable-policies.ts";
 
 /** One function per warning family; adding a check means adding it here. */
 const CHECKS: ReadonlyArray<(input: PreflightInput) => MigrationWarning[]> = [
@@ -19,6 +20,7 @@ const CHECKS: ReadonlyArray<(input: PreflightInput) => MigrationWarning[]> = [
   injectorFailurePolicyWarnings,
   uninjectableWorkloadWarnings,
   targetOptOutWarnings,
+  unreadablePolicyWarnings,
 ];
 
 /** Blocking first, then by code, namespace and message, so the list is stable between runs. */

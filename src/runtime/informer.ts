@@ -78,6 +78,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   #currentWatch: AbortController | undefined;
   /** The API answers 404 for the collection: its CRD is not installed (yet). */
   #notServed = false;
+  /** Why the last list was refused (401/403), until a list succeeds. */
+  #refusal: string | undefined;
   readonly #path: string;
 
   constructor(kubeConfig: KubeConfig, options: InformerOptions<T>) {
@@ -141,6 +143,14 @@ export class ResilientInformer<T extends KubernetesObject> {
     return this.#synced;
   }
 
+  /**
+   * Why the apiserver refuses to list this collection (401 or 403, as one line), while it does:
+   * the cache is not "no objects" then, and a caller must say so rather than plan from it.
+   */
+  refusal(): string | undefined {
+    return this.#refusal;
+  }
+
   /** Cached objects, all or of one namespace. Read-only: copy with mutableCopy() to change. */
   list(namespace?: string): readonly T[] {
     return this.#listWatch.list(namespace);
@@ -180,6 +190,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       this.#synced = true;
       this.#notServed = false;
     }
+    if (this.#listedThisRun) this.#refusal = undefined;
   }
 
   async #listOnce(list: ListFunction<T>): Promise<KubernetesListObject<T>> {
@@ -255,8 +266,13 @@ export class ResilientInformer<T extends KubernetesObject> {
     const base = Math.min(this.#backoff.initialMs * 2 ** this.#failures, this.#backoff.maxMs);
     const delayMs = Math.round(base * (1 + this.#backoff.jitter * this.#random()));
     this.#failures++;
-    if (statusCode(error) === 404 && !this.#listedThisRun) {
+    const code = statusCode(error);
+    if (code === 404 && !this.#listedThisRun) {
       this.#onNotServed(delayMs);
+    } else if ((code === 401 || code === 403) && !this.#listedThisRun) {
+      const line = describeApiError("list", this.#path, error);
+      if (this.#refusal === undefined) this.#log.warn({ delayMs }, `${line}; retrying after backoff`);
+      this.#refusal = line;
     } else {
       // One line a person can read: verb, object, code, reason, message; no stack.
       this.#log.warn(
@@ -399,6 +415,7 @@ export function createInformers<S extends Record<string, InformerSpec<Kubernetes
 
 /** What group helpers need of an informer. */
 export interface InformerLifecycle {
+  refusal?(): string | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
   hasSynced(): boolean;

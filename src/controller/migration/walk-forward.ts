@@ -36,7 +36,6 @@ export function walkForward(
   const observe = (batch: ResolvedBatch) => {
     for (const ns of batch.namespaces) plans.set(ns, planners.forward(ns, false));
   };
-  const anyStarted = batches.some((b) => b.namespaces.some(planners.ownedByUs));
   let currentBatch: string | undefined;
   let holding = false;
   let batchBlocked: Problem | undefined;
@@ -55,9 +54,9 @@ export function walkForward(
       continue;
     }
 
-    // Preflight before the first change in a batch: no blocking warning, every namespace free.
-    if (!started && !anyStarted)
-      batchBlocked = preflightHold(input.warnings, spec.strategy.blockOnWarnings === false);
+    // Preflight before the first change in a batch: no blocking warning, every namespace free. A
+    // blocking warning that appears mid-migration holds every batch that has not started.
+    if (!started) batchBlocked = preflightHold(input.warnings, spec.strategy.blockOnWarnings === false);
     if (!started && batchBlocked === undefined) {
       batchBlocked = batchHold(batch, batchNamespaceProblems(batch, input.namespaces, input.name));
     }

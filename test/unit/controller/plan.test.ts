@@ -64,6 +64,17 @@ describe("migration plan", () => {
     expect(degraded?.message).toContain("remove them from spec.batches");
   });
 
+  it("holds a batch that has not started on a blocking warning that appeared mid-migration", () => {
+    const done = migrated("a");
+    const plan = planMigration({
+      ...input([done, namespace("b", { team: "pay", "istio-injection": "enabled" })]),
+      warnings: [{ code: "IstioStrictMTLS", severity: "Blocking", namespace: "b", message: "STRICT" }],
+    });
+    expect(plan.actions).toEqual([]);
+    const degraded = plan.status.conditions.find((c) => c.type === "Degraded");
+    expect(degraded).toMatchObject({ status: "True", reason: "BlockingPreflightWarning" });
+  });
+
   it("starts the first batch only, one namespace at a time", () => {
     const plan = planMigration(
       input([namespace("a", { "istio-injection": "enabled" }), namespace("b", { team: "pay" })]),

@@ -129,6 +129,20 @@ describe("preflightWorkloadOf", () => {
   });
 });
 
+describe("unreadable policies", () => {
+  it("are a blocking warning, never 'no policies'", () => {
+    const warnings = preflightWarnings({
+      ...preflightInput({ source: ISTIO, target: LINKERD, namespaces: {} }),
+      unreadablePolicies: [
+        { resource: "peerauthentications.security.istio.io", reason: "list /apis/...: 403 Forbidden" },
+      ],
+    });
+    expect(warnings).toEqual([expect.objectContaining({ code: "PolicyUnreadable", severity: "Blocking" })]);
+    expect(warnings[0]?.message).toContain("peerauthentications.security.istio.io");
+    expect(warnings[0]?.message).toContain("blockOnWarnings: false");
+  });
+});
+
 describe("linkerdDefaultInboundPolicyOf", () => {
   // Shaped like the chart's linkerd-destination Deployment (charts/linkerd-control-plane/templates/destination.yaml).
   const destination = (args: string[]) => ({

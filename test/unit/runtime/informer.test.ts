@@ -31,12 +31,15 @@ class FakeApi {
   listFailures = 0;
   /** 404 for every list while true: the resource's CRD is not installed. */
   notServed = false;
+  /** 403 for every list while true: RBAC does not let us list it. */
+  forbidden = false;
   sessions: Session[] = [];
 
   list = async (): Promise<KubernetesListObject<V1Pod>> => {
     this.listCalls.push(Date.now());
     if (this.notServed)
       throw Object.assign(new Error("list: HTTP 404: 404 page not found"), { statusCode: 404 });
+    if (this.forbidden) throw Object.assign(new Error("list: HTTP 403: forbidden"), { statusCode: 403 });
     if (this.listFailures > 0) {
       this.listFailures--;
       throw Object.assign(new Error("list failed"), { statusCode: 500 });
@@ -102,6 +105,21 @@ describe("ResilientInformer", () => {
     await vi.advanceTimersByTimeAsync(8_000);
     expect(inf.hasSynced()).toBe(true);
     expect(changes).toEqual(["a@5"]);
+    await inf.stop();
+  });
+
+  it("says when a list is refused (403), never counting it as synced, until a list succeeds", async () => {
+    const api = new FakeApi();
+    api.forbidden = true;
+    const { inf } = informer(api);
+    await inf.start();
+    expect(inf.hasSynced()).toBe(false);
+    expect(inf.refusal()).toContain("403");
+
+    api.forbidden = false;
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(inf.hasSynced()).toBe(true);
+    expect(inf.refusal()).toBeUndefined();
     await inf.stop();
   });
 

@@ -1,0 +1,15 @@
+// A policy resource the reader may not list is not "no policies": its objects could block
+// cross-mesh traffic, and nobody can tell. Each such resource is a blocking warning.
+import type { MigrationWarning } from "../api/schema.ts";
+import type { PreflightInput } from "./input.ts";
+
+export function unreadablePolicyWarnings(input: PreflightInput): MigrationWarning[] {
+  return (input.unreadablePolicies ?? []).map((unreadable) => ({
+    code: "PolicyUnreadable",
+    severity: "Blocking",
+    message:
+      `The ${unreadable.resource} cannot be read (${unreadable.reason}), so the preflight cannot tell whether they ` +
+      "block traffic between the meshes during the move. Grant list and watch on them (deploy/cluster-role.yaml " +
+      "does), or acknowledge with spec.strategy.blockOnWarnings: false.",
+  }));
+}
