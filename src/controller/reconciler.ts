@@ -110,6 +110,8 @@ export class MigrationReconciler {
 
   async reconcile(name: string): Promise<ReconcileResult> {
     const { caches, log } = this.#deps;
+    // Only the leader writes anything: status, finalizers and Events included.
+    if (this.#deps.stillLeading && !this.#deps.stillLeading()) return {};
     const migration = caches.migrations.get(name);
     if (!migration) {
       this.#deps.observeStatus?.(name, undefined);
