@@ -16,6 +16,7 @@ import {
   MigrationReconciler,
 } from "./controller/reconciler.ts";
 import { POLICY_RESOURCES, policyResourcePath } from "./preflight/index.ts";
+import { describeApiError } from "./runtime/api-error.ts";
 import { Controller } from "./runtime/controller.ts";
 import { createHealthServer } from "./runtime/health-server.ts";
 import {
@@ -235,8 +236,8 @@ function migrationReconciler(
   return new MigrationReconciler({
     caches,
     clients: { core, apps: kc.makeApiClient(k8s.AppsV1Api), custom: kc.makeApiClient(k8s.CustomObjectsApi) },
-    events: new EventRecorder(core, identity, (error) =>
-      log.warn({ err: error }, "could not write an Event"),
+    events: new EventRecorder(kc.makeApiClient(k8s.EventsV1Api), identity, (error) =>
+      log.warn(`${describeApiError("write", "an Event", error)}; the step it reports went ahead`),
     ),
     log,
     afterStep: faultHookFromEnv(),

@@ -8,6 +8,8 @@ export interface StepEvent {
   type: "Normal" | "Warning";
   reason: string;
   message: string;
+  /** What was done (events.k8s.io's action): the action's type, or the reason when nothing was. */
+  action?: string | undefined;
 }
 
 /** Write the owner and the original mesh markers on the namespace, before anything changes. */

@@ -203,7 +203,7 @@ export class MigrationReconciler {
       await executeAction(this.#deps.clients, action);
       // Logged once the apiserver accepted the change, never before.
       log.info({ migration: name, action: action.type, namespace: action.namespace }, action.event.message);
-      await this.#deps.events.record(target, action.event);
+      await this.#deps.events.record(target, { ...action.event, action: action.type });
       this.#deps.afterStep?.(action.event.reason);
     }
     this.#deps.observeStatus?.(name, plan.status);

@@ -142,7 +142,7 @@ describe("RBAC", () => {
       "meshmigration.io/meshmigrations/finalizers": ["update"],
       "core/namespaces": sorted([...read, "patch"]),
       "core/pods": sorted(read),
-      "core/events": sorted(["create", "patch"]),
+      "events.k8s.io/events": sorted(["create", "patch"]),
       "apps/deployments": sorted([...read, "patch"]),
       "apps/statefulsets": sorted([...read, "patch"]),
       "apps/daemonsets": sorted([...read, "patch"]),
