@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { OPERATOR_NAMESPACE } from "./api/constants.ts";
+import { parseDurationMs } from "./controller/duration.ts";
 import { startOperator } from "./operator.ts";
 import { createLogger } from "./runtime/logger.ts";
 
@@ -18,6 +19,20 @@ const { values } = parseArgs({
       default: process.env.LEADER_ELECTION_ID ?? "mesh-migration-operator",
     },
     "migration-selector": { type: "string", default: process.env.MIGRATION_SELECTOR ?? "" },
+    // As controller-runtime's: how long a dead leader's Lease holds, how long the leader keeps
+    // trying to renew, and how often everyone tries.
+    "leader-election-lease-duration": {
+      type: "string",
+      default: process.env.LEADER_ELECTION_LEASE_DURATION ?? "15s",
+    },
+    "leader-election-renew-deadline": {
+      type: "string",
+      default: process.env.LEADER_ELECTION_RENEW_DEADLINE ?? "10s",
+    },
+    "leader-election-retry-period": {
+      type: "string",
+      default: process.env.LEADER_ELECTION_RETRY_PERIOD ?? "2s",
+    },
     identity: { type: "string", default: process.env.POD_NAME },
     "log-level": { type: "string", default: process.env.LOG_LEVEL ?? "info" },
     workers: { type: "string", default: process.env.WORKERS ?? "2" },
@@ -25,6 +40,33 @@ const { values } = parseArgs({
 });
 
 const log = createLogger({ level: values["log-level"] });
+
+/** "15s", "1m", "500ms" as seconds (a Lease counts in whole seconds, the timers do not). */
+function seconds(
+  flag: "leader-election-lease-duration" | "leader-election-renew-deadline" | "leader-election-retry-period",
+): number {
+  const value = values[flag];
+  let ms = Number.NaN;
+  try {
+    ms = parseDurationMs(value);
+  } catch {
+    // reported below
+  }
+  if (!(ms > 0)) {
+    log.fatal(`--${flag}=${value} is not a duration such as 15s or 1m`);
+    process.exit(2);
+  }
+  return ms / 1000;
+}
+const leaseTiming = {
+  leaseDurationSeconds: seconds("leader-election-lease-duration"),
+  renewDeadlineSeconds: seconds("leader-election-renew-deadline"),
+  retryPeriodSeconds: seconds("leader-election-retry-period"),
+};
+if (!(leaseTiming.leaseDurationSeconds > leaseTiming.renewDeadlineSeconds)) {
+  log.fatal("--leader-election-lease-duration must be longer than --leader-election-renew-deadline");
+  process.exit(2);
+}
 const kubeConfig = new k8s.KubeConfig();
 // $KUBECONFIG or ~/.kube/config when present, else the in-cluster service account.
 kubeConfig.loadFromDefault();
@@ -44,8 +86,13 @@ const operator = await startOperator({
   leaderElection: values["leader-elect"] !== "false",
   leaderElectionNamespace: values["leader-election-namespace"],
   leaderElectionId: values["leader-election-id"],
+  leaseTiming,
   migrationSelector: values["migration-selector"] || undefined,
   workers: Number(values.workers),
+}).catch((error: unknown) => {
+  // A configuration that cannot work (lease timing, an unusable health address): one line, exit.
+  log.fatal(error instanceof Error ? error.message : String(error));
+  process.exit(2);
 });
 
 let stopping = false;
