@@ -27,7 +27,9 @@ import { waitFor } from "../support/wait.ts";
 
 const KILLS_PER_PHASE = 10;
 /** A kill lands uniformly within this long after a leader took over. */
-const KILL_WINDOW_MS = 3_000;
+const KILL_WINDOW_MS = 1_000;
+/** Enough work that ten kills fit in each phase (each kill costs a Lease expiry, not work). */
+const NAMESPACES = ["chaos-a", "chaos-b", "chaos-c", "chaos-d", "chaos-e"];
 const SHORT_LEASE = [
   "--leader-election-lease-duration=4s",
   "--leader-election-renew-deadline=3s",
@@ -108,9 +110,9 @@ afterAll(async () => {
 });
 
 describe("random kills", () => {
-  it(`converges after ${KILLS_PER_PHASE} leader kills forward and ${KILLS_PER_PHASE} in rollback, nothing lost`, async () => {
+  it(`converges after up to ${KILLS_PER_PHASE} leader kills in each of forward and rollback, nothing lost`, async () => {
     const apps: Array<{ name: string; before: { labels: StringMap; annotations: StringMap } }> = [];
-    for (const prefix of ["chaos-a", "chaos-b", "chaos-c"]) {
+    for (const prefix of NAMESPACES) {
       const name = uniqueName(prefix);
       namespaces.push(name);
       await createAppNamespace(clients, name, { labels: ISTIO });
@@ -188,6 +190,8 @@ describe("random kills", () => {
         `${forward.takenOver + rollback.takenOver} takeovers, ${lost.length} lost (double-meshed pods seen)`,
     );
     expect(lost).toEqual([]);
-    expect(kills).toBeGreaterThanOrEqual(KILLS_PER_PHASE);
+    // Both phases were really hit (a phase that ends early simply takes fewer kills).
+    expect(forward.kills).toBeGreaterThanOrEqual(KILLS_PER_PHASE / 2);
+    expect(rollback.kills).toBeGreaterThanOrEqual(KILLS_PER_PHASE / 2);
   }, 900_000);
 });
