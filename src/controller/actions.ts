@@ -10,6 +10,12 @@ export interface StepEvent {
   message: string;
   /** What was done (events.k8s.io's action): the action's type, or the reason when nothing was. */
   action?: string | undefined;
+  /**
+   * For an Event that announces a fact once (a namespace verified): its name, derived from the
+   * fact itself, so it is written once however often the fact is seen, and no remembered status
+   * is needed to tell "just now" from "long ago".
+   */
+  once?: string | undefined;
 }
 
 /** Write the owner and the original mesh markers on the namespace, before anything changes. */

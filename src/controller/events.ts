@@ -7,6 +7,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import { V1MicroTime } from "@kubernetes/client-node";
 import { API_VERSION, FIELD_MANAGER, KIND } from "../api/constants.ts";
+import { statusCode } from "../runtime/api-error.ts";
 import { mergePatchOptions } from "../runtime/patch.ts";
 import type { StepEvent } from "./actions.ts";
 
@@ -36,6 +37,8 @@ export class EventRecorder {
   readonly #onError: (error: unknown) => void;
   readonly #now: () => number;
   readonly #recent = new Map<string, Remembered>();
+  /** Names of once-Events known to exist. */
+  readonly #written = new Set<string>();
   #sequence = 0;
 
   constructor(
@@ -52,6 +55,10 @@ export class EventRecorder {
 
   /** Best effort: an Event that cannot be written never fails the step it reports. */
   async record(target: EventTarget, event: StepEvent): Promise<void> {
+    if (event.once !== undefined) {
+      await this.#recordOnce(target, event, event.once);
+      return;
+    }
     const note = event.message.slice(0, NOTE_LIMIT);
     const key = [target.uid, event.type, event.reason, note].join("\u0000");
     const now = this.#now();
@@ -67,11 +74,32 @@ export class EventRecorder {
     }
   }
 
-  async #create(target: EventTarget, event: StepEvent, note: string, now: number): Promise<string> {
+  /** An Event named after its fact: written the first time, an AlreadyExists (409) after that. */
+  async #recordOnce(target: EventTarget, event: StepEvent, name: string): Promise<void> {
+    if (this.#written.has(name)) return;
+    try {
+      await this.#create(target, event, event.message.slice(0, NOTE_LIMIT), this.#now(), name);
+    } catch (error) {
+      if (statusCode(error) !== 409) {
+        this.#onError(error);
+        return;
+      }
+    }
+    this.#written.add(name);
+    if (this.#written.size > MAX_REMEMBERED) this.#written.delete(this.#written.values().next().value ?? "");
+  }
+
+  async #create(
+    target: EventTarget,
+    event: StepEvent,
+    note: string,
+    now: number,
+    name = this.#eventName(target, now),
+  ): Promise<string> {
     const created = await this.#events.createNamespacedEvent({
       namespace: EVENT_NAMESPACE,
       body: {
-        metadata: { name: this.#eventName(target, now), namespace: EVENT_NAMESPACE },
+        metadata: { name, namespace: EVENT_NAMESPACE },
         eventTime: new V1MicroTime(now),
         regarding: { apiVersion: API_VERSION, kind: KIND, name: target.name, uid: target.uid },
         type: event.type,

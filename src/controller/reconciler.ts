@@ -146,9 +146,6 @@ export class MigrationReconciler {
       generation,
       spec,
       previousConditions: migration.status?.conditions,
-      previousNamespacePhases: new Map(
-        (migration.status?.namespaces ?? []).map((ns) => [ns.name, ns.phase] as const),
-      ),
       namespaces,
       workloadsIn,
       podsIn,

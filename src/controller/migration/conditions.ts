@@ -2,11 +2,12 @@
 // cluster matches the spec, Progressing whether namespaces are moving, Degraded what needs a
 // person, DoubleMeshDetected and Paused what they say.
 import type { StepEvent } from "../actions.ts";
+import { RESTART_STAMP_ANNOTATION } from "../bookkeeping.ts";
 import type { Condition, ConditionInput } from "../conditions.ts";
 import { newlyRaised } from "../conditions.ts";
 import type { Problem } from "../namespace/types.ts";
 import type { MigrationSummary } from "./status.ts";
-import type { MigrationPhase, MigrationSpecView, Walk } from "./types.ts";
+import type { MigrationPhase, MigrationPlanInput, MigrationSpecView, Walk } from "./types.ts";
 
 export function migrationConditions(
   spec: MigrationSpecView,
@@ -88,24 +89,42 @@ export function conditionEvents(
     }));
 }
 
-/** An Event for each namespace that reached its end (verified, or rolled back) since the last status. */
-export function transitionEvents(
-  spec: MigrationSpecView,
-  summary: MigrationSummary,
-  previousPhases: ReadonlyMap<string, string> | undefined,
-): StepEvent[] {
-  const rollingBack = spec.rollback === true;
+/**
+ * An Event for each namespace at its end (verified, or rolled back), written once: its name comes
+ * from the facts of that end (the namespace, the direction, the restart stamps of its workloads),
+ * so a new end (another restart) is a new Event and the same end seen again is not.
+ */
+export function transitionEvents(input: MigrationPlanInput, summary: MigrationSummary): StepEvent[] {
+  const rollingBack = input.spec.rollback === true || input.deleting === true;
   const doneIn = rollingBack ? "RolledBack" : "Migrated";
   return summary.namespaces
-    .filter((ns) => {
-      const before = previousPhases?.get(ns.name);
-      return ns.phase === doneIn && before !== undefined && before !== doneIn;
-    })
+    .filter((ns) => ns.phase === doneIn && input.namespaces.has(ns.name))
     .map((ns) => ({
       type: "Normal",
       reason: rollingBack ? "NamespaceRolledBack" : "NamespaceVerified",
       message: `Namespace ${ns.name} (batch ${ns.batch}): ${ns.message ?? "verified"}`,
+      once: onceName(input, ns.name, rollingBack ? "rollback" : "forward"),
     }));
+}
+
+/** "<migration>.<namespace>.<direction>.<digest of the restart stamps>", a valid Event name. */
+function onceName(input: MigrationPlanInput, namespace: string, direction: string): string {
+  const stamps = input
+    .workloadsIn(namespace)
+    .map((w) => `${w.kind}/${w.name}=${w.template.annotations[RESTART_STAMP_ANNOTATION] ?? ""}`)
+    .sort()
+    .join(",");
+  const name = `${input.name}.${namespace}.${direction}.${fnv1a(stamps)}`;
+  return name.length <= 253 ? name : `${input.name.slice(0, 63)}.${fnv1a(name)}`;
+}
+
+function fnv1a(text: string): string {
+  let hash = 2166136261;
+  for (const char of text) {
+    hash ^= char.charCodeAt(0);
+    hash = Math.imul(hash, 16777619);
+  }
+  return (hash >>> 0).toString(16).padStart(8, "0");
 }
 
 function doubleMeshMessage(pods: string[]): string {

@@ -39,7 +39,7 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
     actions: [...walk.plans.values()].flatMap((plan) => plan?.actions ?? []),
     events: [
       ...conditionEvents(input.previousConditions, conditionInputs, summary.phase),
-      ...transitionEvents(spec, summary, input.previousNamespacePhases),
+      ...transitionEvents(input, summary),
     ],
     requeueAfterMs: requeueAfter(walk, summary),
     releasable,

@@ -41,8 +41,6 @@ export interface MigrationPlanInput {
   generation: number;
   spec: MigrationSpecView;
   previousConditions?: readonly Condition[] | undefined;
-  /** Each namespace's phase as last published, to report transitions (e.g. verified) once. */
-  previousNamespacePhases?: ReadonlyMap<string, string> | undefined;
   /** Every namespace in the cluster, by name. */
   namespaces: ReadonlyMap<string, NamespaceFacts>;
   workloadsIn: (namespace: string) => WorkloadFacts[];

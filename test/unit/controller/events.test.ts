@@ -81,6 +81,29 @@ describe("EventRecorder", () => {
     expect(created).toHaveLength(3);
   });
 
+  it("writes a once-Event under its own name, and never again (409 AlreadyExists is the same Event)", async () => {
+    const { api, created } = fakeEventsApi();
+    const recorder = new EventRecorder(api, "pod-1", () => {});
+    const verified = {
+      type: "Normal" as const,
+      reason: "NamespaceVerified",
+      message: "ok",
+      once: "move.shop.forward.0a1b2c3d",
+    };
+    await recorder.record(TARGET, verified);
+    await recorder.record(TARGET, verified);
+    expect(created.map((e) => (e.metadata as { name: string }).name)).toEqual(["move.shop.forward.0a1b2c3d"]);
+
+    const errors: unknown[] = [];
+    const exists = {
+      createNamespacedEvent: async () => {
+        throw Object.assign(new Error("already exists"), { code: 409 });
+      },
+    } as unknown as k8s.EventsV1Api;
+    await new EventRecorder(exists, "pod-2", (e) => errors.push(e)).record(TARGET, verified);
+    expect(errors).toEqual([]);
+  });
+
   it("never fails the step it reports: a refused write goes to onError", async () => {
     const errors: unknown[] = [];
     const api = {

@@ -130,9 +130,32 @@ describe("migration plan", () => {
       workloadsIn: (ns) => (ns === "a" ? [deployment("web", { namespace: "a" })] : []),
       podsIn: (ns) =>
         ns === "a" ? [pod("web-1", "web", "istio", { metadata: { name: "web-1", namespace: "a" } })] : [],
-      previousNamespacePhases: undefined,
     });
     expect([...new Set(plan.actions.map((a) => a.namespace))]).toEqual(["a"]);
+  });
+
+  it("announces a verified namespace once, by a name derived from its facts, not from the status written before", () => {
+    const verified = (stamp: string) =>
+      planMigration({
+        ...input([migrated("a")], { batches: [{ name: "canary", namespaces: ["a"] }] }),
+        workloadsIn: (ns) =>
+          ns === "a"
+            ? [
+                deployment("web", {
+                  namespace: "a",
+                  template: { labels: {}, annotations: { "meshmigration.io/restarted-for": stamp } },
+                }),
+              ]
+            : [],
+        podsIn: (ns) =>
+          ns === "a" ? [pod("web-1", "web", "linkerd", { metadata: { name: "web-1", namespace: "a" } })] : [],
+      }).events.filter((e) => e.reason === "NamespaceVerified");
+    const first = verified("move:forward:1:2026-11-22T10:00:00.000Z");
+    expect(first).toEqual([
+      expect.objectContaining({ once: expect.stringMatching(/^move\.a\.forward\.[0-9a-f]{8}$/) }),
+    ]);
+    expect(verified("move:forward:1:2026-11-22T10:00:00.000Z")[0]?.once).toBe(first[0]?.once);
+    expect(verified("move:forward:1:2026-11-22T11:00:00.000Z")[0]?.once).not.toBe(first[0]?.once);
   });
 
   it("rolls back the later batch first", () => {
