@@ -17,6 +17,7 @@ import {
 } from "./controller/reconciler.ts";
 import { POLICY_RESOURCES, policyResourcePath } from "./preflight/index.ts";
 import { describeApiError } from "./runtime/api-error.ts";
+import { ApiProbe } from "./runtime/api-probe.ts";
 import { Controller } from "./runtime/controller.ts";
 import { createHealthServer } from "./runtime/health-server.ts";
 import {
@@ -105,7 +106,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     await started;
   };
 
-  const health = await startHealthServer(options, metrics, [informers, policyInformers], log);
+  const apiProbe = new ApiProbe(kc);
+  apiProbe.start();
+  const health = await startHealthServer(options, metrics, [informers, policyInformers], apiProbe, log);
   log.info({ healthPort: health.port, identity }, "health server listening");
   logScope(options.migrationSelector, log);
   await startInformers(informers);
@@ -139,6 +142,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       queue.shutDown();
       await stopInformers(informers);
       await stopInformers(policyInformers);
+      apiProbe.stop();
       await health.close(5_000);
     },
   };
@@ -258,11 +262,12 @@ function migrationReconciler(
   });
 }
 
-/** /healthz, /readyz (ready once every cache has synced) and /metrics. */
+/** /healthz, /readyz (ready once every cache has synced and while the API server answers) and /metrics. */
 async function startHealthServer(
   options: OperatorOptions,
   metrics: ReturnType<typeof createMetrics>,
   informerSets: ReadonlyArray<Record<string, InformerLifecycle>>,
+  apiProbe: ApiProbe,
   log: Logger,
 ): Promise<{ port: number; close: (timeoutMs: number) => Promise<void> }> {
   const health = createHealthServer({
@@ -274,9 +279,9 @@ async function startHealthServer(
       const unsynced = informerSets.flatMap((set) =>
         unsyncedInformers(set).filter((name) => set[name]?.refusal?.() === undefined),
       );
-      return unsynced.length === 0
-        ? true
-        : { ready: false, reason: `caches not synced: ${unsynced.join(", ")}` };
+      if (unsynced.length > 0) return { ready: false, reason: `caches not synced: ${unsynced.join(", ")}` };
+      const unreachable = apiProbe.problem();
+      return unreachable === undefined ? true : { ready: false, reason: unreachable };
     },
   });
   const { port } = await health.start();

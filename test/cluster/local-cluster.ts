@@ -183,6 +183,41 @@ async function healthy(state: ClusterState): Promise<boolean> {
   return httpGetOk(`https://127.0.0.1:${state.apiserverPort}/readyz`, pki);
 }
 
+/**
+ * Fault injection for the control-plane fault suite: SIGKILL one of the cluster's processes
+ * (kube-apiserver, etcd...) and, on `restart`, start it again exactly as it was started.
+ */
+export async function killClusterProcess(name: string, dir = DEFAULT_CLUSTER_DIR): Promise<StartedProcess> {
+  const state = readState(dir);
+  const process_ = state?.processes.find((p) => p.name === name);
+  if (!state || !process_) throw new Error(`no ${name} in the local cluster at ${dir}`);
+  process.kill(process_.pid, "SIGKILL");
+  for (let i = 0; i < 100 && isAlive(process_.pid); i++) await new Promise((r) => setTimeout(r, 50));
+  return process_;
+}
+
+export async function restartClusterProcess(name: string, dir = DEFAULT_CLUSTER_DIR): Promise<void> {
+  const state = readState(dir);
+  const index = state?.processes.findIndex((p) => p.name === name) ?? -1;
+  const old = state?.processes[index];
+  if (!state || !old?.command || !old.args)
+    throw new Error(`cannot restart ${name}: not started by this cluster`);
+  state.processes[index] = startDetached(name, old.command, old.args, old.log);
+  writeJsonAtomically(statePath(dir), state);
+  await waitUntil(`${name} to serve again`, () => healthy(state), 120_000, state.processes[index]);
+}
+
+/** SIGSTOP or SIGCONT one of the cluster's processes (etcd stalled, then resumed). */
+export function signalClusterProcess(
+  name: string,
+  signal: "SIGSTOP" | "SIGCONT",
+  dir = DEFAULT_CLUSTER_DIR,
+): void {
+  const process_ = readState(dir)?.processes.find((p) => p.name === name);
+  if (!process_) throw new Error(`no ${name} in the local cluster at ${dir}`);
+  process.kill(process_.pid, signal);
+}
+
 function ensurePkiPaths(dir: string): ClusterPki {
   return ensurePki(dir);
 }

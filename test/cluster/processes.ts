@@ -9,6 +9,9 @@ export interface StartedProcess {
   name: string;
   pid: number;
   log: string;
+  /** How it was started, so a fault test can start it again the same way. */
+  command?: string;
+  args?: string[];
 }
 
 export function startDetached(name: string, command: string, args: string[], log: string): StartedProcess {
@@ -17,7 +20,7 @@ export function startDetached(name: string, command: string, args: string[], log
   closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
   child.unref();
-  return { name, pid: child.pid, log };
+  return { name, pid: child.pid, log, command, args };
 }
 
 export function isAlive(pid: number): boolean {
