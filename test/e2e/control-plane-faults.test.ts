@@ -40,6 +40,7 @@ const namespaces: string[] = [];
 const migrations: string[] = [];
 let operator: OperatorProcess | undefined;
 let proxy: TcpProxy | undefined;
+const tally = { faults: 0, converged: 0 };
 
 if (!local && process.env.CI === "true") {
   throw new Error("the control-plane fault suite needs the local cluster (it kills and stops its processes)");
@@ -83,6 +84,7 @@ async function migrateThrough(prefix: string, fault: () => Promise<void>): Promi
       timeoutMs: 120_000,
     },
   );
+  tally.faults++;
   await fault();
   await waitForMigration(clients, name, (m) => m.status?.phase === "Succeeded", "Succeeded", 240_000);
   await waitForAppsOn(clients, ns, "linkerd");
@@ -106,6 +108,7 @@ async function migrateThrough(prefix: string, fault: () => Promise<void>): Promi
     timeoutMs: 60_000,
   });
   expect((await getMigration(clients, name)).status?.doubleMeshedPods ?? 0).toBe(0);
+  tally.converged++;
 }
 
 describe.skipIf(!local)("control-plane faults mid-migration", () => {
@@ -128,6 +131,9 @@ describe.skipIf(!local)("control-plane faults mid-migration", () => {
   });
 
   afterAll(async () => {
+    console.log(
+      `${tally.faults} control-plane faults, ${tally.converged} converged, ${tally.faults - tally.converged} lost`,
+    );
     signalClusterProcess("etcd", "SIGCONT");
     await proxy?.accept().catch(() => undefined);
     await deleteMigrationsWithin(migrations);
