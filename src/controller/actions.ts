@@ -1,6 +1,15 @@
 // The changes a plan asks for. Each is one conflict-safe patch of only the keys
 // the operator owns, and carries the Event that tells the user it happened.
 import type { MarkerChange, Markers, MeshRef } from "../meshes/driver.ts";
+import { mergeChanges, noChange, removeMarkers, setMarker } from "../meshes/markers.ts";
+import {
+  encodeOriginal,
+  ORIGINAL_ANNOTATION,
+  OWNER_ANNOTATION,
+  OWNER_LABEL,
+  RESTART_STAMP_ANNOTATION,
+  TEMPLATE_ORIGINAL_ANNOTATION,
+} from "./bookkeeping.ts";
 import type { WorkloadKind } from "./facts.ts";
 
 export interface StepEvent {
@@ -56,3 +65,32 @@ export interface RestartWorkloadAction {
 }
 
 export type Action = RecordOriginalAction | RelabelAction | RestartWorkloadAction;
+
+/**
+ * The keys an action writes, as marker changes: the executor sends them as merge patches, the
+ * whole plan's projection applies them to its model. One definition, so the two cannot differ.
+ */
+export function recordOriginalChange(action: RecordOriginalAction): MarkerChange {
+  return mergeChanges(
+    setMarker("label", OWNER_LABEL, action.owner),
+    setMarker("annotation", OWNER_ANNOTATION, action.owner),
+    setMarker("annotation", ORIGINAL_ANNOTATION, encodeOriginal(action.original)),
+  );
+}
+
+/** A restart's changes: on the pod template (opt-in rewrite and stamp) and on the workload itself. */
+export function restartChanges(action: RestartWorkloadAction): {
+  template: MarkerChange;
+  workload: MarkerChange;
+} {
+  const template = mergeChanges(
+    action.templateChange,
+    setMarker("annotation", RESTART_STAMP_ANNOTATION, action.stamp),
+  );
+  const workload = action.dropTemplateOriginal
+    ? removeMarkers({ annotations: [TEMPLATE_ORIGINAL_ANNOTATION] })
+    : action.templateOriginal !== undefined
+      ? setMarker("annotation", TEMPLATE_ORIGINAL_ANNOTATION, action.templateOriginal)
+      : noChange();
+  return { template, workload };
+}

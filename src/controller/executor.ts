@@ -5,15 +5,7 @@ import type * as k8s from "@kubernetes/client-node";
 import { FIELD_MANAGER } from "../api/constants.ts";
 import type { MarkerChange } from "../meshes/driver.ts";
 import { mergePatchOptions } from "../runtime/patch.ts";
-import type { Action, RestartWorkloadAction } from "./actions.ts";
-import {
-  encodeOriginal,
-  ORIGINAL_ANNOTATION,
-  OWNER_ANNOTATION,
-  OWNER_LABEL,
-  RESTART_STAMP_ANNOTATION,
-  TEMPLATE_ORIGINAL_ANNOTATION,
-} from "./bookkeeping.ts";
+import { type Action, type RestartWorkloadAction, recordOriginalChange, restartChanges } from "./actions.ts";
 
 /** The object changed since the plan read it; the reconcile runs again on fresh state. */
 export class StaleReadError extends Error {
@@ -74,11 +66,7 @@ export async function executeAction(clients: ExecutorClients, action: Action): P
             body: {
               metadata: {
                 resourceVersion: action.resourceVersion,
-                labels: { [OWNER_LABEL]: action.owner },
-                annotations: {
-                  [OWNER_ANNOTATION]: action.owner,
-                  [ORIGINAL_ANNOTATION]: encodeOriginal(action.original),
-                },
+                ...markerPatch(recordOriginalChange(action)),
               },
             },
           },
@@ -105,26 +93,10 @@ export async function executeAction(clients: ExecutorClients, action: Action): P
 }
 
 async function restartWorkload(clients: ExecutorClients, action: RestartWorkloadAction): Promise<void> {
-  const template = markerPatch(action.templateChange);
+  const changes = restartChanges(action);
   const body = {
-    metadata: {
-      resourceVersion: action.resourceVersion,
-      ...(action.templateOriginal !== undefined || action.dropTemplateOriginal
-        ? {
-            annotations: {
-              [TEMPLATE_ORIGINAL_ANNOTATION]: action.dropTemplateOriginal ? null : action.templateOriginal,
-            },
-          }
-        : {}),
-    },
-    spec: {
-      template: {
-        metadata: {
-          ...template,
-          annotations: { ...(template.annotations ?? {}), [RESTART_STAMP_ANNOTATION]: action.stamp },
-        },
-      },
-    },
+    metadata: { resourceVersion: action.resourceVersion, ...markerPatch(changes.workload) },
+    spec: { template: { metadata: markerPatch(changes.template) } },
   };
   const request = { name: action.name, namespace: action.namespace, fieldManager: FIELD_MANAGER, body };
   const what = `restart ${action.kind} ${action.namespace}/${action.name}`;

@@ -13,15 +13,7 @@ import {
   namespaceOnMesh,
   podOnMesh,
 } from "../meshes/registry.ts";
-import type { Action, RestartWorkloadAction } from "./actions.ts";
-import {
-  encodeOriginal,
-  ORIGINAL_ANNOTATION,
-  OWNER_ANNOTATION,
-  OWNER_LABEL,
-  RESTART_STAMP_ANNOTATION,
-  TEMPLATE_ORIGINAL_ANNOTATION,
-} from "./bookkeeping.ts";
+import { type Action, type RestartWorkloadAction, recordOriginalChange, restartChanges } from "./actions.ts";
 import type { NamespaceFacts, PodObservation, WorkloadFacts } from "./facts.ts";
 import type { NamespacePlan } from "./namespace/types.ts";
 import { expectsMesh } from "./restarts.ts";
@@ -73,18 +65,11 @@ function copyState(state: NamespaceState): NamespaceState {
 /** The namespace after one action was accepted by the apiserver and acted on by the cluster. */
 function applyAction(state: NamespaceState, action: Action): NamespaceState {
   switch (action.type) {
-    case "RecordOriginal": {
-      const { labels, annotations } = state.ns.markers;
-      const markers = {
-        labels: { ...labels, [OWNER_LABEL]: action.owner },
-        annotations: {
-          ...annotations,
-          [OWNER_ANNOTATION]: action.owner,
-          [ORIGINAL_ANNOTATION]: encodeOriginal(action.original),
-        },
+    case "RecordOriginal":
+      return {
+        ...state,
+        ns: { ...state.ns, markers: applyChange(state.ns.markers, recordOriginalChange(action)) },
       };
-      return { ...state, ns: { ...state.ns, markers } };
-    }
     case "Relabel":
       return { ...state, ns: { ...state.ns, markers: applyChange(state.ns.markers, action.change) } };
     case "RestartWorkload":
@@ -96,12 +81,9 @@ function applyAction(state: NamespaceState, action: Action): NamespaceState {
 function restartWorkload(state: NamespaceState, action: RestartWorkloadAction): NamespaceState {
   const workloads = state.workloads.map((w) => {
     if (w.kind !== action.kind || w.name !== action.name) return w;
-    const template = applyChange(w.template, action.templateChange);
-    template.annotations[RESTART_STAMP_ANNOTATION] = action.stamp;
-    const annotations = { ...w.annotations };
-    if (action.dropTemplateOriginal) delete annotations[TEMPLATE_ORIGINAL_ANNOTATION];
-    else if (action.templateOriginal !== undefined)
-      annotations[TEMPLATE_ORIGINAL_ANNOTATION] = action.templateOriginal;
+    const changes = restartChanges(action);
+    const template = applyChange(w.template, changes.template);
+    const { annotations } = applyChange({ labels: {}, annotations: w.annotations }, changes.workload);
     return { ...w, template, annotations, rolledOut: true, readyPods: w.desiredPods };
   });
   const workload = workloads.find((w) => w.kind === action.kind && w.name === action.name);
