@@ -21,13 +21,21 @@
 import { createHash } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import * as k8s from "@kubernetes/client-node";
+import pino from "pino";
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../src/api/constants.ts";
 import { buildOpenApiSchema } from "../../src/api/crd.ts";
 import { MeshMigrationStatusSchema } from "../../src/api/schema.ts";
 import type { StepEvent } from "../../src/controller/actions.ts";
+import type { EventRecorder } from "../../src/controller/events.ts";
 import type { ExecutorClients } from "../../src/controller/executor.ts";
 import { podOwner } from "../../src/controller/observe.ts";
-import type { Cache, ClusterCaches, MeshMigrationObject } from "../../src/controller/reconciler.ts";
+import {
+  type Cache,
+  type ClusterCaches,
+  type MeshMigrationObject,
+  MigrationReconciler,
+  type ReconcilerDeps,
+} from "../../src/controller/reconciler.ts";
 import { controlPlaneObjects } from "../emulators/control-planes.ts";
 import { REDIRECTION_ANNOTATION, redirectionChange } from "../emulators/istio-cni.ts";
 import { ISTIO_NAMESPACE, istiodDeploymentName, LINKERD_NAMESPACE } from "../emulators/names.ts";
@@ -553,6 +561,18 @@ export class ModelCluster {
       },
     });
     this.#istioCniPass(new Set([this.#podKey(pod)]));
+  }
+
+  /** The operator's real reconciler, wired to this cluster (a silent log; the clock is the caller's). */
+  reconciler(now: () => Date, deps: Partial<ReconcilerDeps> = {}): MigrationReconciler {
+    return new MigrationReconciler({
+      caches: this.caches,
+      clients: this.clients,
+      events: this.events as unknown as EventRecorder,
+      log: pino({ level: "silent" }),
+      now,
+      ...deps,
+    });
   }
 
   /** A user's edit of a namespace (kubectl label/annotate): a new resourceVersion, as on the apiserver. */

@@ -2,10 +2,7 @@
 // real reconciler and executor against the model cluster to the end, and compare every write
 // the model accepted with the plan: the same namespace patches, template rewrites and restarts,
 // in an order the plan allows, and nothing the plan did not list.
-import pino from "pino";
 import type { MigrationOutline } from "../../src/api/schema.ts";
-import type { EventRecorder } from "../../src/controller/events.ts";
-import { MigrationReconciler } from "../../src/controller/reconciler.ts";
 import { ModelCluster, type ModelWrite } from "./model-cluster.ts";
 import { namespacePatch, plannedWrites, restart } from "./plan-writes.ts";
 import { type Scenario, seeded } from "./scenarios.ts";
@@ -53,13 +50,7 @@ export async function checkPlanKept(scenario: Scenario): Promise<PlanCheck> {
   const random = seeded(scenario.seed ^ 0x5eed);
   const model = build(scenario);
   let clock = START;
-  const reconciler = new MigrationReconciler({
-    caches: model.caches,
-    clients: model.clients,
-    events: model.events as unknown as EventRecorder,
-    log: pino({ level: "silent" }),
-    now: () => new Date(clock),
-  });
+  const reconciler = model.reconciler(() => new Date(clock));
   const surprises: string[] = [];
   const statusOf = () =>
     model.caches.migrations.get(MIGRATION)?.status as { phase?: string; plan?: MigrationOutline } | undefined;

@@ -4,10 +4,7 @@
 // and the MeshMigration is deleted. Every namespace must carry exactly what it carried before
 // (plus the user's edits), every pod template too (the restart stamp aside), and every workload's
 // pods must be on the meshes they were on.
-import pino from "pino";
 import { RESTART_STAMP_ANNOTATION } from "../../src/controller/bookkeeping.ts";
-import type { EventRecorder } from "../../src/controller/events.ts";
-import { MigrationReconciler } from "../../src/controller/reconciler.ts";
 import {
   isDoubleMeshed,
   meshesOfPod,
@@ -102,13 +99,7 @@ export async function roundTrip(scenario: Scenario): Promise<RoundTrip> {
   model.addMigration(MIGRATION, { ...scenario.spec, stopAfterBatch: undefined });
 
   let clock = START;
-  const reconciler = new MigrationReconciler({
-    caches: model.caches,
-    clients: model.clients,
-    events: model.events as unknown as EventRecorder,
-    log: pino({ level: "silent" }),
-    now: () => new Date(clock),
-  });
+  const reconciler = model.reconciler(() => new Date(clock));
   const differences: string[] = [];
   const phase = () => model.caches.migrations.get(MIGRATION)?.status?.phase;
   const loop = async () => {

@@ -1,9 +1,7 @@
 // The reconciler carries out a plan one write at a time, and looks again before each: a pause
 // (any spec edit) or a lost Lease between two writes stops the rest of the plan at once.
-import pino from "pino";
 import { describe, expect, it } from "vitest";
-import type { EventRecorder } from "../../../src/controller/events.ts";
-import { MigrationReconciler } from "../../../src/controller/reconciler.ts";
+import type { MigrationReconciler } from "../../../src/controller/reconciler.ts";
 import { ModelCluster } from "../../sim/model-cluster.ts";
 
 const NAME = "stops";
@@ -25,15 +23,7 @@ function cluster(): ModelCluster {
 }
 
 function reconcilerFor(model: ModelCluster, afterStep: (reason: string) => void, leading = () => true) {
-  return new MigrationReconciler({
-    caches: model.caches,
-    clients: model.clients,
-    events: model.events as unknown as EventRecorder,
-    log: pino({ level: "silent" }),
-    now: () => new Date("2026-12-01T00:00:00Z"),
-    afterStep,
-    stillLeading: leading,
-  });
+  return model.reconciler(() => new Date("2026-12-01T00:00:00Z"), { afterStep, stillLeading: leading });
 }
 
 const restarts = (model: ModelCluster) => model.writes.filter((w) => w.kind === "Deployment").length;
