@@ -5,7 +5,8 @@ import * as k8s from "@kubernetes/client-node";
 import { GROUP, PLURAL, VERSION } from "./api/constants.ts";
 import { PHASES } from "./api/schema.ts";
 import { OWNER_ANNOTATION } from "./controller/bookkeeping.ts";
-import { type EnqueueContext, migrationsConcerned, type WatchedKind } from "./controller/enqueue.ts";
+import { podShape, webhookShape, withoutManagedFields, workloadShape } from "./controller/cache-shapes.ts";
+import { type EnqueueContext, enqueueChange, type WatchedKind } from "./controller/enqueue.ts";
 import { EventRecorder } from "./controller/events.ts";
 import { faultHookFromEnv } from "./controller/fault-injection.ts";
 import { GUARD_BINDING_NAME, GUARD_POLICY_NAME } from "./controller/guard.ts";
@@ -151,6 +152,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 /**
  * The caches the planner reads, and the mesh policy objects for the preflight (POLICY_RESOURCES),
  * whose CRDs may not be installed: an absent CRD simply means no objects, noticed once installed.
+ * Each object is cached in the shape its readers need (cache-shapes.ts): pods and workloads cut
+ * down to what the planner reads, everything else without managedFields.
  */
 function clusterInformers(kc: k8s.KubeConfig, migrationSelector: string | undefined, log: Logger) {
   const informers = createInformers(
@@ -161,12 +164,15 @@ function clusterInformers(kc: k8s.KubeConfig, migrationSelector: string | undefi
         migrationSelector ? { labelSelector: migrationSelector } : {},
       ),
       namespaces: informerSpec<k8s.V1Namespace>("/api/v1/namespaces"),
-      pods: informerSpec<k8s.V1Pod>("/api/v1/pods"),
-      deployments: informerSpec<k8s.V1Deployment>("/apis/apps/v1/deployments"),
-      statefulSets: informerSpec<k8s.V1StatefulSet>("/apis/apps/v1/statefulsets"),
-      daemonSets: informerSpec<k8s.V1DaemonSet>("/apis/apps/v1/daemonsets"),
+      pods: informerSpec<k8s.V1Pod>("/api/v1/pods", { transform: podShape }),
+      deployments: informerSpec<k8s.V1Deployment>("/apis/apps/v1/deployments", { transform: workloadShape }),
+      statefulSets: informerSpec<k8s.V1StatefulSet>("/apis/apps/v1/statefulsets", {
+        transform: workloadShape,
+      }),
+      daemonSets: informerSpec<k8s.V1DaemonSet>("/apis/apps/v1/daemonsets", { transform: workloadShape }),
       webhooks: informerSpec<k8s.V1MutatingWebhookConfiguration>(
         "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+        { transform: webhookShape },
       ),
       guardPolicies: informerSpec<k8s.V1ValidatingAdmissionPolicy>(
         "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
@@ -177,7 +183,7 @@ function clusterInformers(kc: k8s.KubeConfig, migrationSelector: string | undefi
         { fieldSelector: `metadata.name=${GUARD_BINDING_NAME}` },
       ),
     },
-    { logger: log },
+    { logger: log, transform: withoutManagedFields },
   );
   const policyInformers = createInformers(
     kc,
@@ -187,14 +193,17 @@ function clusterInformers(kc: k8s.KubeConfig, migrationSelector: string | undefi
         informerSpec<k8s.KubernetesObject>(policyResourcePath(resource)),
       ]),
     ),
-    { logger: log, backoff: { maxMs: 120_000 } },
+    { logger: log, backoff: { maxMs: 120_000 }, transform: withoutManagedFields },
   );
   return { informers, policyInformers };
 }
 
 type ClusterInformers = ReturnType<typeof clusterInformers>;
 
-/** Every change queues the migrations it concerns (and the guard's objects queue the guard). */
+/**
+ * Every change queues the migrations it concerns, Pod and workload bursts coalesced per key (and
+ * the guard's objects queue the guard).
+ */
 function enqueueOnChanges(
   informers: ClusterInformers["informers"],
   policyInformers: ClusterInformers["policyInformers"],
@@ -208,10 +217,7 @@ function enqueueOnChanges(
   const watch = (
     kind: WatchedKind,
     informer: { onChange(handler: (obj: k8s.KubernetesObject) => void): unknown },
-  ) =>
-    informer.onChange((obj) => {
-      for (const name of migrationsConcerned(kind, obj, context)) queue.add(name);
-    });
+  ) => informer.onChange((obj) => enqueueChange(queue, kind, obj, context));
   watch("MeshMigration", informers.migrations);
   watch("Namespace", informers.namespaces);
   watch("Pod", informers.pods);

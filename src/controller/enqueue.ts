@@ -2,6 +2,7 @@
 // says "look again at these migrations"; what changed is never passed on.
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { controlPlaneNamespaces } from "../meshes/registry.ts";
+import type { WorkQueue } from "../runtime/workqueue.ts";
 import { OWNER_ANNOTATION } from "./bookkeeping.ts";
 
 /** Namespaces whose objects make up mesh control planes: a change there may unblock any migration. */
@@ -38,5 +39,28 @@ export function migrationsConcerned(
       const owner = context.namespaceOwner(namespace);
       return owner ? [owner] : [];
     }
+  }
+}
+
+/**
+ * How long a Pod or workload change waits before the migrations it concerns are reconciled. A
+ * rollout is a burst of such events (each pod created, scheduled, ready, terminating, gone; the
+ * workload's status after each), and nearly all of them change only counts: one reconcile per
+ * burst, at most this long after its first event, as client-go's AddAfter coalesces. Spec edits,
+ * namespace, webhook and policy changes are reconciled at once.
+ */
+export const BURST_DELAY_MS = 500;
+
+/** Queues the migrations a changed object concerns: at once, or coalesced (Pods and workloads). */
+export function enqueueChange(
+  queue: Pick<WorkQueue<string>, "add" | "addAfter">,
+  kind: WatchedKind,
+  obj: KubernetesObject,
+  context: EnqueueContext,
+): void {
+  const coalesce = kind === "Pod" || kind === "Workload";
+  for (const name of migrationsConcerned(kind, obj, context)) {
+    if (coalesce) queue.addAfter(name, BURST_DELAY_MS);
+    else queue.add(name);
   }
 }

@@ -24,6 +24,7 @@ import type { FaultHook } from "./fault-injection.ts";
 import { planMigration } from "./migration/plan-migration.ts";
 import type { MigrationPlan } from "./migration/types.ts";
 import { daemonSetFacts, deploymentFacts, statefulSetFacts } from "./observe.ts";
+import { StatusWritesInFlight, statusNeedsWrite } from "./status-writes.ts";
 import { planWholeMigration } from "./whole-plan.ts";
 
 /** Read-only access to an informer cache. */
@@ -103,6 +104,7 @@ export interface ReconcileResult {
 
 export class MigrationReconciler {
   readonly #deps: ReconcilerDeps;
+  readonly #statusWrites = new StatusWritesInFlight();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
@@ -114,6 +116,7 @@ export class MigrationReconciler {
     if (this.#deps.stillLeading && !this.#deps.stillLeading()) return {};
     const migration = caches.migrations.get(name);
     if (!migration) {
+      this.#statusWrites.forget(name);
       this.#deps.observeStatus?.(name, undefined);
       return {};
     }
@@ -277,7 +280,12 @@ export class MigrationReconciler {
   async #publishStatus(migration: MeshMigrationObject, status: PublishedStatus): Promise<void> {
     const current = migration.status ?? {};
     const next = withNulls(status);
-    if (sameStatus(current, next)) return;
+    // Unchanged in anything a user would act on: no write (a moving namespace's counts ride along
+    // with the next change that is; see status-writes.ts).
+    if (!statusNeedsWrite(current, next)) return;
+    const name = migration.metadata?.name ?? "";
+    const over = migration.metadata?.resourceVersion;
+    if (this.#statusWrites.alreadyWritten(name, over, next)) return;
     await this.#deps.clients.custom.patchClusterCustomObjectStatus(
       {
         group: GROUP,
@@ -286,10 +294,11 @@ export class MigrationReconciler {
         name: migration.metadata?.name ?? "",
         // Planned from this version of the object: a status computed from a stale cache fails
         // with a conflict and is computed again, never written over a newer one.
-        body: { metadata: { resourceVersion: migration.metadata?.resourceVersion }, status: next },
+        body: { metadata: { resourceVersion: over }, status: next },
       },
       MERGE_PATCH,
     );
+    this.#statusWrites.wrote(name, over, next);
   }
 
   async #publishInvalid(
@@ -321,7 +330,6 @@ export class MigrationReconciler {
   }
 }
 
-/** Optional fields absent from the new status become null, so the merge patch removes them. */
 /**
  * The status the operator writes, as the schema defines it; fields set to null are removed by the
  * merge patch.
@@ -331,30 +339,12 @@ type PublishedStatus = Omit<MeshMigrationStatus, "plan" | "currentBatch"> & {
   currentBatch?: string | null;
 };
 
+/** Optional fields absent from the new status become null, so the merge patch removes them. */
 function withNulls(status: PublishedStatus): Record<string, unknown> {
   const keys = ["currentBatch", "plan"] as const;
   const out: Record<string, unknown> = { ...status };
   for (const key of keys) if (out[key] === undefined) out[key] = null;
   return out;
-}
-
-function sameStatus(current: Record<string, unknown>, next: Record<string, unknown>): boolean {
-  const normalise = (value: Record<string, unknown>) =>
-    JSON.stringify(value, (_key, v) => (v === null ? undefined : v), 0);
-  return normalise(sortDeep(current)) === normalise(sortDeep(next));
-}
-
-function sortDeep(value: unknown): Record<string, unknown> {
-  if (Array.isArray(value)) return value.map(sortDeep) as unknown as Record<string, unknown>;
-  if (value && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([, v]) => v !== undefined)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, v]) => [k, sortDeep(v)]),
-    );
-  }
-  return value as Record<string, unknown>;
 }
 
 /** Warnings not published before (by code and namespace): each gets one Event. */

@@ -6,6 +6,8 @@
 //
 // Objects are the JSON the apiserver sent (timestamps are strings, not Date, whatever the
 // client-node model types say), shared by every reader: treat them as read-only (see read-only.ts).
+// A transform (as client-go's SetTransform) may cut each object down to what its readers need
+// before it enters the cache: every listed item, page by page, and every watched object.
 import {
   HttpMethod,
   IsomorphicFetchHttpLibrary,
@@ -24,6 +26,14 @@ import { readOnly, readOnlyAssertionsEnabled } from "./read-only.ts";
 /** The part of client-node's Watch the informer uses (a seam for tests). */
 export type WatchLike = Pick<Watch, "watch">;
 export type ListFunction<T extends KubernetesObject> = () => Promise<KubernetesListObject<T>>;
+
+/**
+ * Applied to every object before it enters the cache (and before handlers see it), as client-go's
+ * SetTransform: it returns the object as the cache should keep it, typically a smaller one with
+ * only what the readers use. It must keep metadata.name, metadata.namespace and
+ * metadata.resourceVersion, and give the same answer when applied to its own output.
+ */
+export type CacheTransform<T> = (obj: T) => T;
 
 export interface RestartBackoff {
   /** First restart delay. Default 1 s. */
@@ -49,6 +59,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   assertReadOnly?: boolean;
   /** Page size of the initial list. Default 500. */
   pageSize?: number;
+  /** Cuts each object down before it is cached (see CacheTransform). Default: cache it whole. */
+  transform?: CacheTransform<T>;
   /** Replaces the HTTP list (tests). */
   list?: ListFunction<T>;
   /** Replaces client-node's Watch (tests). */
@@ -96,15 +108,21 @@ export class ResilientInformer<T extends KubernetesObject> {
     };
     this.#assertReadOnly = options.assertReadOnly ?? readOnlyAssertionsEnabled();
 
-    const list =
-      options.list ??
-      (() =>
-        listCollection<T>(kubeConfig, options.path, {
-          labelSelector: options.labelSelector,
-          fieldSelector: options.fieldSelector,
-          pageSize: options.pageSize ?? 500,
-        }));
-    const watch = options.watch ?? new Watch(kubeConfig);
+    const transform = options.transform;
+    const given = options.list;
+    const list: ListFunction<T> = given
+      ? async () => {
+          const result = await given();
+          return transform ? { ...result, items: result.items.map(transform) } : result;
+        }
+      : () =>
+          listCollection<T>(kubeConfig, options.path, {
+            labelSelector: options.labelSelector,
+            fieldSelector: options.fieldSelector,
+            pageSize: options.pageSize ?? 500,
+            transform,
+          });
+    const watch = withTransform(options.watch ?? new Watch(kubeConfig), transform);
     this.#listWatch = new ListWatch<T>(
       options.path,
       this.#trackWatches(watch) as Watch,
@@ -151,7 +169,10 @@ export class ResilientInformer<T extends KubernetesObject> {
     return this.#refusal;
   }
 
-  /** Cached objects, all or of one namespace. Read-only: copy with mutableCopy() to change. */
+  /**
+   * Cached objects, all or of one namespace. The cache is kept per namespace, so a namespace's
+   * list reads only its own objects. Read-only: copy with mutableCopy() to change.
+   */
   list(namespace?: string): readonly T[] {
     return this.#listWatch.list(namespace);
   }
@@ -288,6 +309,24 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 }
 
+/** The watch with every added, modified and deleted object transformed before ListWatch sees it. */
+function withTransform<T>(watch: WatchLike, transform: CacheTransform<T> | undefined): WatchLike {
+  if (!transform) return watch;
+  return {
+    watch: (path, queryParams, callback, done) =>
+      watch.watch(
+        path,
+        queryParams,
+        (phase, apiObj, watchObj) => {
+          // BOOKMARK and ERROR objects are not cached: their resourceVersion and code pass as sent.
+          const cached = phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED";
+          callback(phase, cached ? transform(apiObj as T) : apiObj, watchObj);
+        },
+        done,
+      ),
+  };
+}
+
 function objectRef(obj: KubernetesObject): string {
   const { namespace, name } = obj.metadata ?? {};
   return namespace ? `${namespace}/${name}` : String(name);
@@ -303,11 +342,13 @@ export class KubeRequestError extends Error {
   }
 }
 
-export interface ListCollectionOptions {
+export interface ListCollectionOptions<T = KubernetesObject> {
   labelSelector?: string | undefined;
   fieldSelector?: string | undefined;
   pageSize?: number;
   timeoutMs?: number;
+  /** Applied to each item as its page arrives, so a long list never holds every object whole. */
+  transform?: CacheTransform<T> | undefined;
 }
 
 /**
@@ -317,7 +358,7 @@ export interface ListCollectionOptions {
 export async function listCollection<T extends KubernetesObject>(
   kubeConfig: KubeConfig,
   path: string,
-  options: ListCollectionOptions = {},
+  options: ListCollectionOptions<T> = {},
 ): Promise<KubernetesListObject<T>> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig has no current cluster");
@@ -346,7 +387,8 @@ export async function listCollection<T extends KubernetesObject>(
     // Raw JSON: the token is "continue" (the client-node model renames it _continue).
     const page = JSON.parse(text) as RawListPage<T>;
     last = page;
-    items.push(...(page.items ?? []));
+    const transform = options.transform;
+    for (const item of page.items ?? []) items.push(transform ? transform(item) : item);
     continueToken = page.metadata?.continue || undefined;
   } while (continueToken);
   return {
@@ -378,16 +420,21 @@ export interface InformerSpec<T extends KubernetesObject> {
   path: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** A method, so a spec of a narrower type still fits InformerSpec<KubernetesObject>. */
+  transform?(obj: T): T;
   /** Type marker only; never set. */
   readonly __object?: T;
 }
 
-/** Describes a resource to watch; the type parameter types the informer createInformers returns. */
+/**
+ * Describes a resource to watch, and optionally how to cut its objects down for the cache; the
+ * type parameter types the informer createInformers returns.
+ */
 export function informerSpec<T extends KubernetesObject>(
   path: string,
-  selectors: { labelSelector?: string; fieldSelector?: string } = {},
+  options: { labelSelector?: string; fieldSelector?: string; transform?: CacheTransform<T> } = {},
 ): InformerSpec<T> {
-  return { path, ...selectors };
+  return { path, ...options };
 }
 
 export type Informers<S> = {
@@ -395,8 +442,9 @@ export type Informers<S> = {
 };
 
 /**
- * One informer per spec, sharing logger and backoff. For example
- *   createInformers(kc, { pods: informerSpec<V1Pod>("/api/v1/pods") }).pods
+ * One informer per spec, sharing logger, backoff and (unless the spec has its own) transform. For
+ * example
+ *   createInformers(kc, { pods: informerSpec<V1Pod>("/api/v1/pods", { transform: podShape }) }).pods
  */
 export function createInformers<S extends Record<string, InformerSpec<KubernetesObject>>>(
   kubeConfig: KubeConfig,
@@ -408,7 +456,12 @@ export function createInformers<S extends Record<string, InformerSpec<Kubernetes
 ): Informers<S> {
   const informers: Record<string, ResilientInformer<KubernetesObject>> = {};
   for (const [name, spec] of Object.entries(specs)) {
-    informers[name] = new ResilientInformer(kubeConfig, { ...common, ...spec, name });
+    informers[name] = new ResilientInformer(kubeConfig, {
+      ...common,
+      ...spec,
+      transform: spec.transform ?? common.transform,
+      name,
+    });
   }
   return informers as Informers<S>;
 }

@@ -62,6 +62,12 @@ export interface ModelOptions {
   now?: () => Date;
   /** The injectors' native-sidecar default (the emulators' default: true). */
   nativeSidecars?: boolean;
+  /**
+   * Rollouts replace pods one change at a time, as a workload controller does (an old pod
+   * terminating, then gone, a new pod admitted, the workload's status counting it), one change per
+   * rollout per tick, rather than all at once: each change is its own event for whoever watches.
+   */
+  podByPodRollouts?: boolean;
 }
 
 export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet";
@@ -113,6 +119,8 @@ export interface ModelEvents {
 export type ModelClients = ExecutorClients & { custom: k8s.CustomObjectsApi };
 
 type Workload = k8s.V1Deployment | k8s.V1StatefulSet | k8s.V1DaemonSet;
+/** A rollout in progress; with pod-by-pod rollouts, the changes still to come, in order. */
+type Rollout = { kind: WorkloadKind; namespace: string; name: string; steps?: Array<() => void> };
 type Metadata = k8s.V1ObjectMeta;
 
 const DEFAULT_TIME = "2025-01-01T00:00:00Z";
@@ -149,9 +157,29 @@ function withoutStatus<T extends { status?: unknown }>(object: T): Omit<T, "stat
   return rest;
 }
 
+/** What a change notification names: the kinds the operator's informers watch. */
+export type ModelKind =
+  | "MeshMigration"
+  | "Namespace"
+  | "Pod"
+  | "Deployment"
+  | "StatefulSet"
+  | "DaemonSet"
+  | "MutatingWebhookConfiguration";
+
+/** Called after every stored change (add, update, delete), as an informer's change handler is. */
+export type ModelChangeListener = (kind: ModelKind, object: k8s.KubernetesObject) => void;
+
 /** An informer-like store: what `caches` hands out. Objects are frozen and replaced, never changed. */
 class ObjectStore<T extends k8s.KubernetesObject> implements Cache<T> {
   readonly #objects = new Map<string, T>();
+  readonly #kind: ModelKind;
+  readonly #changed: ModelChangeListener;
+
+  constructor(kind: ModelKind, changed: ModelChangeListener) {
+    this.#kind = kind;
+    this.#changed = changed;
+  }
 
   static #key(name: string, namespace: string | undefined): string {
     return `${namespace ?? ""}/${name}`;
@@ -169,11 +197,15 @@ class ObjectStore<T extends k8s.KubernetesObject> implements Cache<T> {
   put(object: T): T {
     const stored = deepFreeze(structuredClone(object));
     this.#objects.set(ObjectStore.#key(stored.metadata?.name ?? "", stored.metadata?.namespace), stored);
+    this.#changed(this.#kind, stored);
     return stored;
   }
 
   delete(name: string, namespace?: string): void {
-    this.#objects.delete(ObjectStore.#key(name, namespace));
+    const key = ObjectStore.#key(name, namespace);
+    const stored = this.#objects.get(key);
+    this.#objects.delete(key);
+    if (stored) this.#changed(this.#kind, stored);
   }
 }
 
@@ -309,19 +341,27 @@ function runningStatus(now: Date): k8s.V1PodStatus {
 // ---------------------------------------------------------------------------------------------
 
 export class ModelCluster {
-  readonly #migrations = new ObjectStore<MeshMigrationObject>();
-  readonly #namespaces = new ObjectStore<k8s.V1Namespace>();
-  readonly #pods = new ObjectStore<k8s.V1Pod>();
-  readonly #deployments = new ObjectStore<k8s.V1Deployment>();
-  readonly #statefulSets = new ObjectStore<k8s.V1StatefulSet>();
-  readonly #daemonSets = new ObjectStore<k8s.V1DaemonSet>();
-  readonly #webhooks = new ObjectStore<k8s.V1MutatingWebhookConfiguration>();
+  readonly #listeners = new Set<ModelChangeListener>();
+  readonly #changed: ModelChangeListener = (kind, object) => {
+    for (const listener of this.#listeners) listener(kind, object);
+  };
+  readonly #migrations = new ObjectStore<MeshMigrationObject>("MeshMigration", this.#changed);
+  readonly #namespaces = new ObjectStore<k8s.V1Namespace>("Namespace", this.#changed);
+  readonly #pods = new ObjectStore<k8s.V1Pod>("Pod", this.#changed);
+  readonly #deployments = new ObjectStore<k8s.V1Deployment>("Deployment", this.#changed);
+  readonly #statefulSets = new ObjectStore<k8s.V1StatefulSet>("StatefulSet", this.#changed);
+  readonly #daemonSets = new ObjectStore<k8s.V1DaemonSet>("DaemonSet", this.#changed);
+  readonly #webhooks = new ObjectStore<k8s.V1MutatingWebhookConfiguration>(
+    "MutatingWebhookConfiguration",
+    this.#changed,
+  );
 
   readonly #now: () => Date;
   readonly #injectors: InstalledInjector[];
   readonly #ambient: boolean;
   /** Rollouts in progress, in the order they started. */
-  readonly #rollouts = new Map<string, { kind: WorkloadKind; namespace: string; name: string }>();
+  readonly #rollouts = new Map<string, Rollout>();
+  readonly #podByPod: boolean;
   /** How many nodes run each DaemonSet (its pods). */
   readonly #daemonSetNodes = new Map<string, number>();
   readonly #replicaSetUids = new Map<string, string>();
@@ -361,6 +401,7 @@ export class ModelCluster {
     const revisions = [...new Set(options.istioRevisions ?? [])];
     const native = options.nativeSidecars ?? true;
     this.#ambient = options.ambient === true;
+    this.#podByPod = options.podByPodRollouts === true;
     this.#injectors = [
       ...revisions.map((revision) => istioInjector(revision, native)),
       ...(options.linkerd ? [linkerdInjector(native)] : []),
@@ -563,6 +604,12 @@ export class ModelCluster {
     this.#istioCniPass(new Set([this.#podKey(pod)]));
   }
 
+  /** Calls `listener` after every change stored from now on (an informer's change events); returns an unsubscribe. */
+  onChange(listener: ModelChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   /** The operator's real reconciler, wired to this cluster (a silent log; the clock is the caller's). */
   reconciler(now: () => Date, deps: Partial<ReconcilerDeps> = {}): MigrationReconciler {
     return new MigrationReconciler({
@@ -658,14 +705,17 @@ export class ModelCluster {
   tick(random: () => number, completeProbability = 1): void {
     for (const [key, rollout] of [...this.#rollouts]) {
       if (!this.#canComplete(rollout.namespace)) continue;
-      if (random() < completeProbability) this.#completeRollout(key, rollout);
+      if (random() >= completeProbability) continue;
+      if (this.#podByPod) this.#advanceRollout(key, rollout);
+      else this.#completeRollout(key, rollout);
     }
     this.#istioCniPass();
   }
 
-  /** Completes every rollout in progress (as tick with probability 1), then istio-cni's pass. */
+  /** Completes every rollout in progress (as tick with probability 1, pod by pod or not), then istio-cni's pass. */
   settle(): void {
-    this.tick(() => 0, 1);
+    do this.tick(() => 0, 1);
+    while (this.#podByPod && this.rolling);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -776,15 +826,20 @@ export class ModelCluster {
 
   /** What the workload's controller creates for its current template; returns the pods' keys. */
   #createPods(kind: WorkloadKind, w: Workload): string[] {
+    const created: string[] = [];
+    for (let i = 0; i < this.#desiredPods(kind, w); i++)
+      created.push(this.#podKey(this.#createWorkloadPod(kind, w, i)));
+    return created;
+  }
+
+  /** The workload's controller creates its pod number `i` for its current template. */
+  #createWorkloadPod(kind: WorkloadKind, w: Workload, i: number): k8s.V1Pod {
     const namespace = w.metadata?.namespace ?? "";
     const name = w.metadata?.name ?? "";
     const template = w.spec?.template;
     const hash = templateHash(template);
-    const created: string[] = [];
-    const base = (): { labels: Record<string, string>; annotations: Record<string, string> } => ({
-      labels: { ...(template?.metadata?.labels ?? {}) },
-      annotations: { ...(template?.metadata?.annotations ?? {}) },
-    });
+    const labels = { ...(template?.metadata?.labels ?? {}) };
+    const annotations = { ...(template?.metadata?.annotations ?? {}) };
     const owner = (ownerKind: string, ownerName: string, uid: string): k8s.V1OwnerReference => ({
       apiVersion: "apps/v1",
       kind: ownerKind,
@@ -793,61 +848,56 @@ export class ModelCluster {
       controller: true,
       blockOwnerDeletion: true,
     });
-    for (let i = 0; i < this.#desiredPods(kind, w); i++) {
-      const { labels, annotations } = base();
-      let metadata: Metadata;
-      let nodeName: string | undefined;
-      switch (kind) {
-        case "Deployment": {
-          const replicaSet = `${name}-${hash}`;
-          let uid = this.#replicaSetUids.get(`${namespace}/${replicaSet}`);
-          if (uid === undefined) {
-            uid = this.#uid();
-            this.#replicaSetUids.set(`${namespace}/${replicaSet}`, uid);
-          }
-          metadata = {
-            generateName: `${replicaSet}-`,
-            labels: { ...labels, "pod-template-hash": hash },
-            ownerReferences: [owner("ReplicaSet", replicaSet, uid)],
-          };
-          break;
+    let metadata: Metadata;
+    let nodeName: string | undefined;
+    switch (kind) {
+      case "Deployment": {
+        const replicaSet = `${name}-${hash}`;
+        let uid = this.#replicaSetUids.get(`${namespace}/${replicaSet}`);
+        if (uid === undefined) {
+          uid = this.#uid();
+          this.#replicaSetUids.set(`${namespace}/${replicaSet}`, uid);
         }
-        case "StatefulSet": {
-          const podName = `${name}-${i}`;
-          metadata = {
-            name: podName,
-            labels: {
-              ...labels,
-              "apps.kubernetes.io/pod-index": String(i),
-              "controller-revision-hash": `${name}-${hash}`,
-              "statefulset.kubernetes.io/pod-name": podName,
-            },
-            ownerReferences: [owner("StatefulSet", name, w.metadata?.uid ?? "")],
-          };
-          break;
-        }
-        case "DaemonSet":
-          nodeName = `node-${i + 1}`;
-          metadata = {
-            generateName: `${name}-`,
-            labels: {
-              ...labels,
-              "controller-revision-hash": hash,
-              "pod-template-generation": String(w.metadata?.generation ?? 1),
-            },
-            ownerReferences: [owner("DaemonSet", name, w.metadata?.uid ?? "")],
-          };
-          break;
+        metadata = {
+          generateName: `${replicaSet}-`,
+          labels: { ...labels, "pod-template-hash": hash },
+          ownerReferences: [owner("ReplicaSet", replicaSet, uid)],
+        };
+        break;
       }
-      const pod = this.#createPod({
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { ...metadata, namespace, annotations },
-        spec: { ...thaw(template?.spec ?? { containers: [] }), ...(nodeName ? { nodeName } : {}) },
-      });
-      created.push(this.#podKey(pod));
+      case "StatefulSet": {
+        const podName = `${name}-${i}`;
+        metadata = {
+          name: podName,
+          labels: {
+            ...labels,
+            "apps.kubernetes.io/pod-index": String(i),
+            "controller-revision-hash": `${name}-${hash}`,
+            "statefulset.kubernetes.io/pod-name": podName,
+          },
+          ownerReferences: [owner("StatefulSet", name, w.metadata?.uid ?? "")],
+        };
+        break;
+      }
+      case "DaemonSet":
+        nodeName = `node-${i + 1}`;
+        metadata = {
+          generateName: `${name}-`,
+          labels: {
+            ...labels,
+            "controller-revision-hash": hash,
+            "pod-template-generation": String(w.metadata?.generation ?? 1),
+          },
+          ownerReferences: [owner("DaemonSet", name, w.metadata?.uid ?? "")],
+        };
+        break;
     }
-    return created;
+    return this.#createPod({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { ...metadata, namespace, annotations },
+      spec: { ...thaw(template?.spec ?? { containers: [] }), ...(nodeName ? { nodeName } : {}) },
+    });
   }
 
   /** A pod CREATE: mutating admission, then the apiserver names and stores it; it runs at once. */
@@ -874,7 +924,81 @@ export class ModelCluster {
     });
   }
 
-  #completeRollout(key: string, rollout: { kind: WorkloadKind; namespace: string; name: string }): void {
+  /**
+   * One change of a pod-by-pod rollout: for each pod, the old one terminates, then goes, then its
+   * replacement is admitted with the template and the namespace as they are now and the
+   * workload's status counts it; last, the status reads rolled out.
+   */
+  #advanceRollout(key: string, rollout: Rollout): void {
+    const { kind, namespace, name } = rollout;
+    const current = () => this.#workloads(kind).get(name, namespace);
+    if (!rollout.steps) {
+      const w = current();
+      if (!w) {
+        this.#rollouts.delete(key);
+        return;
+      }
+      const old = this.#pods.list(namespace).filter((pod) => {
+        const owner = podOwner(pod);
+        return typeof owner === "object" && owner.kind === kind && owner.name === name;
+      });
+      const desired = this.#desiredPods(kind, w);
+      const steps: Array<() => void> = [];
+      for (let i = 0; i < Math.max(old.length, desired); i++) {
+        const pod = old[i];
+        if (pod) {
+          const podName = pod.metadata?.name ?? "";
+          steps.push(() => {
+            const stored = this.#pods.get(podName, namespace);
+            if (!stored) return;
+            const next = thaw(stored);
+            next.metadata = {
+              ...next.metadata,
+              deletionTimestamp: this.#now(),
+              resourceVersion: this.#nextResourceVersion(),
+            };
+            this.#pods.put(next);
+          });
+          steps.push(() => {
+            this.#pods.delete(podName, namespace);
+            this.#nextResourceVersion();
+          });
+        }
+        if (i < desired) {
+          steps.push(() => {
+            const w = current();
+            if (w) this.#createWorkloadPod(kind, w, i);
+          });
+          steps.push(() => {
+            const w = current();
+            if (!w) return;
+            const next = thaw(w);
+            const status = { ...(next.status ?? {}), observedGeneration: next.metadata?.generation ?? 1 };
+            if (kind === "DaemonSet") Object.assign(status, { updatedNumberScheduled: i + 1 });
+            else Object.assign(status, { updatedReplicas: i + 1 });
+            next.status = status as Workload["status"];
+            next.metadata = { ...next.metadata, resourceVersion: this.#nextResourceVersion() };
+            this.#putWorkload(kind, next);
+          });
+        }
+      }
+      rollout.steps = steps;
+    }
+    const step = rollout.steps.shift();
+    if (step) {
+      step();
+      return;
+    }
+    this.#rollouts.delete(key);
+    const w = current();
+    if (!w) return;
+    const next = thaw(w);
+    next.status = rolledOutStatus(kind, next, this.#desiredPods(kind, next));
+    next.metadata = { ...next.metadata, resourceVersion: this.#nextResourceVersion() };
+    this.#putWorkload(kind, next);
+  }
+
+  #completeRollout(key: string, rollout: Rollout): void {
     this.#rollouts.delete(key);
     const { kind, namespace, name } = rollout;
     const w = this.#workloads(kind).get(name, namespace);
@@ -997,6 +1121,7 @@ export class ModelCluster {
     });
     if (specChanged) {
       next.status = rollingStatus(kind, next);
+      // A new template restarts a rollout in progress from the pods there are now.
       this.#rollouts.set(workloadKey(kind, namespace, name), { kind, namespace, name });
     }
     return thaw(this.#store(store, stored, next));

@@ -170,13 +170,17 @@ function waitingForStrandedPods(
 function restarting({ input, stage }: ForwardStep, restarts: RestartPlan, settled: Settled): NamespacePlan {
   const actions = restarts.startNow;
   const phase = restarts.rolling > 0 || restarts.toStart.length > 0 ? "Restarting" : "Verifying";
+  const where =
+    stage.mesh === "none" ? `out of ${describeMesh(input.source)}` : `into ${describeMesh(stage)}`;
   return {
     ...settled,
     actions,
     phase,
     message:
+      // No counts: a moving namespace's message is written when its phase begins and not again on
+      // its own until the phase changes (status-writes.ts), so a count in it would go stale.
       phase === "Restarting"
-        ? `${restarts.rolling} rollout(s) in progress, ${restarts.toStart.length - actions.length} waiting` +
+        ? `restarting its workloads ${where}, at most ${input.maxConcurrentRollouts} at once` +
           (input.mayStart ? "" : " (paused: nothing new starts)")
         : `waiting for pods of ${restarts.unverified.join(", ")} to show ${describeMesh(stage)}`,
     recheckAfterMs: restarts.recheckAfterMs,

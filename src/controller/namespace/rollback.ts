@@ -190,13 +190,16 @@ function restartBack(step: RollbackStep): NamespacePlan {
       message: `waiting for ${strandedPods.length} pod(s) nobody can restart to leave ${describeMesh(target)}`,
     };
   }
+  const where = stage.mesh === "none" ? `out of ${describeMesh(target)}` : `back into ${describeMesh(stage)}`;
   return {
     ...settled,
     actions: restarts.startNow,
     phase: "RollingBack",
     message:
+      // No counts: a moving namespace's message is written when its phase begins and not again on
+      // its own until the phase changes (status-writes.ts), so a count in it would go stale.
       restarts.rolling > 0 || restarts.toStart.length > 0
-        ? `${restarts.rolling} rollout(s) in progress`
+        ? `restarting its workloads ${where}, at most ${input.maxConcurrentRollouts} at once`
         : `waiting for pods of ${restarts.unverified.join(", ")} to show ${describeMesh(stage)}`,
     recheckAfterMs: restarts.recheckAfterMs,
   };

@@ -86,3 +86,16 @@ export function fixtureNamespaces(): Array<{ id: string; markers: Markers }> {
       markers: markersOf(at(object, "metadata") as Parameters<typeof markersOf>[0]),
     }));
 }
+
+export interface FixtureObject {
+  /** "<dir>/<file> <Kind>/<name>". */
+  id: string;
+  object: Record<string, unknown>;
+}
+
+/** Every object of these kinds in the fixtures (List items flattened), as parsed: share nothing, copy to change. */
+export function fixtureObjects(kinds: readonly string[]): FixtureObject[] {
+  return objectsByFile()
+    .filter(({ object }) => kinds.includes(String(object.kind)))
+    .map(({ file, object }) => ({ id: idOf(file, object), object }));
+}

@@ -1,7 +1,7 @@
 // ResilientInformer over client-node's real ListWatch, with the list and the watch stream faked.
 import { KubeConfig, type KubernetesListObject, type V1Pod } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ResilientInformer, type WatchLike } from "../../../src/runtime/informer.ts";
+import { type CacheTransform, ResilientInformer, type WatchLike } from "../../../src/runtime/informer.ts";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -77,7 +77,10 @@ class FakeApi {
   }
 }
 
-function informer(api: FakeApi, options: { assertReadOnly?: boolean } = {}) {
+function informer(
+  api: FakeApi,
+  options: { assertReadOnly?: boolean; transform?: CacheTransform<V1Pod> } = {},
+) {
   const changes: string[] = [];
   const inf = new ResilientInformer<V1Pod>(new KubeConfig(), {
     path: "/api/v1/pods",
@@ -86,6 +89,7 @@ function informer(api: FakeApi, options: { assertReadOnly?: boolean } = {}) {
     random: () => 0,
     backoff: { initialMs: 1_000, maxMs: 8_000, healthyAfterMs: 60_000 },
     assertReadOnly: options.assertReadOnly ?? false,
+    ...(options.transform ? { transform: options.transform } : {}),
   });
   inf.onChange((p) => changes.push(`${p.metadata?.name}@${p.metadata?.resourceVersion}`));
   return { inf, changes };
@@ -312,6 +316,47 @@ describe("ResilientInformer", () => {
     api.lastSession().send("ADDED", pod("b", "12"));
     expect(changes).toEqual(["a@11", "b@12"]);
     expect(late).toEqual(["a"]);
+    await inf.stop();
+  });
+
+  it("caches every listed and watched object as the transform returns it, and hands handlers the same", async () => {
+    const api = new FakeApi();
+    api.pods.set("a", {
+      ...pod("a", "5", { app: "web" }),
+      spec: { containers: [{ name: "app", image: "x" }] },
+    });
+    const seen: unknown[] = [];
+    /** Keeps metadata only, with a marker to show the transform ran once per object. */
+    const transform: CacheTransform<V1Pod> = (p) => {
+      seen.push(p.metadata?.name);
+      return { metadata: { ...p.metadata, labels: { ...p.metadata?.labels, shaped: "yes" } } };
+    };
+    const { inf } = informer(api, { transform, assertReadOnly: true });
+    const handled: V1Pod[] = [];
+    inf.onChange((p) => handled.push(p));
+    await inf.start();
+    const watch = api.lastSession();
+    watch.send("ADDED", pod("b", "11"));
+    watch.send("MODIFIED", pod("a", "12", { app: "api" }));
+    watch.send("BOOKMARK", { metadata: { resourceVersion: "14" } });
+    watch.send("DELETED", pod("b", "15"));
+
+    expect(seen).toEqual(["a", "b", "a", "b"]);
+    expect(inf.list()).toEqual([
+      {
+        metadata: {
+          name: "a",
+          namespace: "shop",
+          resourceVersion: "12",
+          labels: { app: "api", shaped: "yes" },
+        },
+      },
+    ]);
+    expect(handled.map((p) => p.metadata?.labels?.shaped)).toEqual(["yes", "yes", "yes", "yes"]);
+    // A bookmark is not an object to cache: its resourceVersion passed through untouched.
+    expect(inf.latestResourceVersion()).toBe("15");
+    // Shaped objects are frozen like any cached object.
+    expect(Object.isFrozen(inf.get("a", "shop")?.metadata)).toBe(true);
     await inf.stop();
   });
 });

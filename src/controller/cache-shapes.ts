@@ -1,0 +1,167 @@
+// The shape each cached object is kept in: what the operator reads of it, and nothing else. The
+// informers apply these before an object enters the cache (CacheTransform, as client-go's
+// SetTransform and controller-runtime's TransformStripManagedFields), so a cluster's pods cost
+// the operator their names, markers, owners and proxy containers, not their whole manifests.
+//
+// What is read, and so kept (with apiVersion and kind, as sent):
+// - every object: all but metadata.managedFields (nothing reads it; on a pod it is often the
+//   largest part);
+// - Pods (podObservation, the mesh drivers' membership and revision tests, the double-mesh
+//   check): metadata name, namespace, uid, resourceVersion, labels, annotations, ownerReferences,
+//   deletionTimestamp; spec.containers and spec.initContainers by name and image (and an init
+//   container's restartPolicy: a native sidecar), spec.hostNetwork; status.phase;
+// - Deployments, StatefulSets, DaemonSets (workload facts, rollout state, the preflight, the
+//   control planes' readiness, Linkerd's default inbound policy from linkerd-destination's
+//   arguments): metadata name, namespace, uid, resourceVersion, generation, labels, annotations,
+//   deletionTimestamp; spec.replicas; the pod template's labels and annotations, hostNetwork,
+//   serviceAccountName, automountServiceAccountToken and containers by name, image and args;
+//   status's rollout counters and revisions;
+// - MutatingWebhookConfigurations: all but the CA bundles;
+// - Namespaces, MeshMigrations, the guard's policy and binding, mesh policies: all but
+//   managedFields.
+// test/unit/controller/cache-shapes.test.ts runs the planner on the real fixtures' pods and
+// workloads whole and shaped, records every field it reads, and checks each survives.
+import type * as k8s from "@kubernetes/client-node";
+
+type Json = Record<string, unknown>;
+
+/** The set keys of `from` among `keys`: an absent key stays absent (no `key: undefined`). */
+function pick<T extends object>(from: T | undefined, keys: readonly (keyof T)[]): Partial<T> | undefined {
+  if (from === undefined || from === null) return undefined;
+  const out: Partial<T> = {};
+  for (const key of keys) if (from[key] !== undefined) out[key] = from[key];
+  return out;
+}
+
+/** `value` without its undefined entries. */
+function defined<T extends Json>(value: T): T {
+  for (const key of Object.keys(value)) if (value[key] === undefined) delete value[key];
+  return value;
+}
+
+/** Any object without metadata.managedFields. */
+export function withoutManagedFields<T extends k8s.KubernetesObject>(obj: T): T {
+  const metadata = obj.metadata;
+  if (!metadata || metadata.managedFields === undefined) return obj;
+  const { managedFields: _dropped, ...rest } = metadata;
+  return { ...obj, metadata: rest };
+}
+
+const POD_METADATA = [
+  "name",
+  "namespace",
+  "uid",
+  "resourceVersion",
+  "labels",
+  "annotations",
+  "deletionTimestamp",
+] as const satisfies readonly (keyof k8s.V1ObjectMeta)[];
+
+const OWNER_REFERENCE = [
+  "apiVersion",
+  "kind",
+  "name",
+  "uid",
+  "controller",
+] as const satisfies readonly (keyof k8s.V1OwnerReference)[];
+
+function ownerReferences(refs: k8s.V1OwnerReference[] | undefined): k8s.V1OwnerReference[] | undefined {
+  return refs?.map((ref) => pick(ref, OWNER_REFERENCE) as k8s.V1OwnerReference);
+}
+
+/** A Pod as the planner reads it (see the list at the top). */
+export function podShape(pod: k8s.V1Pod): k8s.V1Pod {
+  const spec = pod.spec;
+  const metadata = pick(pod.metadata, POD_METADATA);
+  return defined({
+    apiVersion: pod.apiVersion,
+    kind: pod.kind,
+    metadata:
+      metadata && defined({ ...metadata, ownerReferences: ownerReferences(pod.metadata?.ownerReferences) }),
+    spec:
+      spec &&
+      defined({
+        containers: spec.containers?.map((c) => defined({ name: c.name, image: c.image })),
+        initContainers: spec.initContainers?.map((c) =>
+          defined({ name: c.name, image: c.image, restartPolicy: c.restartPolicy }),
+        ),
+        hostNetwork: spec.hostNetwork,
+      }),
+    status: pod.status && defined({ phase: pod.status.phase }),
+  });
+}
+
+type Workload = k8s.V1Deployment | k8s.V1StatefulSet | k8s.V1DaemonSet;
+
+const WORKLOAD_METADATA = [
+  "name",
+  "namespace",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "labels",
+  "annotations",
+  "deletionTimestamp",
+] as const satisfies readonly (keyof k8s.V1ObjectMeta)[];
+
+/** Every rollout counter and revision the workload facts and control-plane checks read, of all three kinds. */
+const WORKLOAD_STATUS = [
+  "observedGeneration",
+  "replicas",
+  "updatedReplicas",
+  "readyReplicas",
+  "availableReplicas",
+  "currentRevision",
+  "updateRevision",
+  "desiredNumberScheduled",
+  "updatedNumberScheduled",
+  "numberReady",
+  "numberAvailable",
+  "numberUnavailable",
+] as const;
+
+/** A Deployment, StatefulSet or DaemonSet as the planner and the preflight read it (see the top). */
+export function workloadShape<W extends Workload>(workload: W): W {
+  const template = workload.spec?.template;
+  const podSpec = template?.spec;
+  const spec = workload.spec as (Json & { replicas?: number }) | undefined;
+  return defined({
+    apiVersion: workload.apiVersion,
+    kind: workload.kind,
+    metadata: pick(workload.metadata, WORKLOAD_METADATA),
+    spec:
+      spec &&
+      defined({
+        replicas: spec.replicas,
+        template:
+          template &&
+          defined({
+            metadata: template.metadata && pick(template.metadata, ["labels", "annotations"]),
+            spec:
+              podSpec &&
+              defined({
+                hostNetwork: podSpec.hostNetwork,
+                serviceAccountName: podSpec.serviceAccountName,
+                automountServiceAccountToken: podSpec.automountServiceAccountToken,
+                containers: podSpec.containers?.map((c) =>
+                  defined({ name: c.name, image: c.image, args: c.args }),
+                ),
+              }),
+          }),
+      }),
+    status: pick(workload.status as Json | undefined, WORKLOAD_STATUS),
+  }) as W;
+}
+
+/** A MutatingWebhookConfiguration without managedFields and CA bundles. */
+export function webhookShape(config: k8s.V1MutatingWebhookConfiguration): k8s.V1MutatingWebhookConfiguration {
+  const shaped = withoutManagedFields(config);
+  if (!shaped.webhooks?.some((w) => w.clientConfig?.caBundle !== undefined)) return shaped;
+  return {
+    ...shaped,
+    webhooks: shaped.webhooks.map((webhook) => {
+      const { caBundle: _dropped, ...clientConfig } = webhook.clientConfig ?? {};
+      return { ...webhook, clientConfig };
+    }),
+  };
+}
