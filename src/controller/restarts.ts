@@ -43,6 +43,14 @@ export function workloadRef(w: { kind: string; name: string }): string {
   return `${w.kind.toLowerCase()}/${w.name}`;
 }
 
+/** Whether the pod was created from the workload's current template (it carries its restart stamp). */
+function createdByRestart(pod: PodObservation, workload: WorkloadFacts): boolean {
+  return (
+    pod.metadata.annotations?.[RESTART_STAMP_ANNOTATION] ===
+    workload.template.annotations[RESTART_STAMP_ANNOTATION]
+  );
+}
+
 /** Whether pods of this template are expected on `mesh` (not opted out, injectable). */
 export function expectsMesh(mesh: MeshRef, template: Markers, hostNetwork: boolean): boolean {
   if (mesh.mesh === "none") return true;
@@ -130,8 +138,17 @@ export function planRestarts(input: RestartPlanInput): RestartPlan {
   /** Actions whose pods the final mesh is expected to take (they are the ones that prove it). */
   const provesStage = new Set<RestartWorkloadAction>();
 
+  // Each workload's pods, found once by owner rather than by a scan of every pod per workload.
+  const podsByOwner = new Map<string, PodObservation[]>();
+  for (const p of input.pods) {
+    if (!p.owner) continue;
+    const key = workloadRef(p.owner);
+    const own = podsByOwner.get(key);
+    if (own) own.push(p);
+    else podsByOwner.set(key, [p]);
+  }
   for (const w of [...input.workloads].sort((a, b) => workloadRef(a).localeCompare(workloadRef(b)))) {
-    const podsOf = input.pods.filter((p) => p.owner?.kind === w.kind && p.owner.name === w.name);
+    const podsOf = podsByOwner.get(workloadRef(w)) ?? [];
     const templateChange = input.templateChangeFor(w);
     const templateAfter = templateChange ? applyChange(w.template, templateChange.change) : w.template;
     const onFinal = final !== undefined && expectsMesh(final, templateAfter, w.templateHostNetwork);
@@ -166,6 +183,17 @@ export function planRestarts(input: RestartPlanInput): RestartPlan {
     }
     plan.unverified.push(workloadRef(w));
     if (!w.rolledOut || (wrongPods.length === 0 && !templateChange)) continue; // settling: wait for it
+    if (stampedNow && !templateChange && wrongPods.every((p) => !createdByRestart(p, w))) {
+      // Rolled out, yet the only wrong pods are from before the restart: the pod cache lags the
+      // workload's status (a watch resuming after an outage), or they are on their way out. A
+      // retry is for pods the restart made that came up wrong, never for these: wait, bounded,
+      // and count it as rolling so nothing else starts before its pods are seen.
+      plan.rolling++;
+      const due = stamp.startedAt + input.rolloutTimeoutMs;
+      if (now > due) plan.timedOut.push(workloadRef(w));
+      else plan.deadline = Math.min(plan.deadline ?? due, due);
+      continue;
+    }
     const attempt = stampedNow ? stamp.attempt + 1 : 1;
     if (
       stampedNow &&

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeStamp, encodeStamp } from "../../../src/controller/bookkeeping.ts";
+import type { PodObservation } from "../../../src/controller/facts.ts";
 import { planNamespaceForward } from "../../../src/controller/namespace/forward.ts";
 import { deployment, forwardInput, namespace, ownedBy, pod } from "./builders.ts";
 
@@ -7,6 +8,17 @@ const ISTIO = { mesh: "istio" as const };
 const LINKERD = { mesh: "linkerd" as const };
 const AMBIENT = { mesh: "istio-ambient" as const };
 const ORIGINAL = { labels: { "istio-injection": "enabled" }, annotations: {} };
+
+/** A pod as the restart made it: its template's restart stamp copied onto it. */
+function restartedPod(p: PodObservation, stamp: string): PodObservation {
+  return {
+    ...p,
+    metadata: {
+      ...p.metadata,
+      annotations: { ...p.metadata.annotations, "meshmigration.io/restarted-for": stamp },
+    },
+  };
+}
 
 describe("forward plan for one namespace", () => {
   it("records the original mesh markers and the owner before changing anything", () => {
@@ -110,11 +122,15 @@ describe("forward plan for one namespace", () => {
     expect(rolling.actions).toEqual([]);
 
     // Came back unmeshed (a fail-open injector that is down): retried after a backoff, others wait.
-    const unmeshed = plan(deployment("a", { template: stamped }), [pod("a-2", "a", "none")]);
+    const unmeshed = plan(deployment("a", { template: stamped }), [
+      restartedPod(pod("a-2", "a", "none"), stamp),
+    ]);
     expect(unmeshed.actions).toEqual([]);
     expect(unmeshed.recheckAfterMs).toBeGreaterThan(10_000);
 
-    const verified = plan(deployment("a", { template: stamped }), [pod("a-2", "a", "linkerd")]);
+    const verified = plan(deployment("a", { template: stamped }), [
+      restartedPod(pod("a-2", "a", "linkerd"), stamp),
+    ]);
     expect(verified.actions.map((a) => a.type === "RestartWorkload" && a.name)).toEqual(["b", "c"]);
   });
 
@@ -127,7 +143,12 @@ describe("forward plan for one namespace", () => {
     });
     const at = (now: number) =>
       planNamespaceForward(
-        forwardInput(ISTIO, LINKERD, { ns, workloads: [done], pods: [pod("a-2", "a", "none")], now }),
+        forwardInput(ISTIO, LINKERD, {
+          ns,
+          workloads: [done],
+          pods: [restartedPod(pod("a-2", "a", "none"), stamp)],
+          now,
+        }),
       );
     expect(at(startedAt + 5_000).actions).toEqual([]);
     expect(at(startedAt + 16_000).actions).toEqual([expect.objectContaining({ type: "RestartWorkload" })]);
@@ -211,6 +232,28 @@ describe("forward plan for one namespace", () => {
     expect(stillOld.phase).not.toBe("Migrated");
   });
 
+  it("does not restart again while the only wrong pods are from before the restart (a lagging pod cache)", () => {
+    // After a watch outage the workload's status can arrive before its pods' updates: rolled out,
+    // yet the cache still shows the old pods on the source mesh. They are not the restart's pods.
+    const ns = namespace("shop", {}, { ...ownedBy("move", ORIGINAL), "linkerd.io/inject": "enabled" });
+    const now = Date.parse("2026-11-22T10:00:00Z");
+    const stamp = encodeStamp({ migration: "move", direction: "forward", attempt: 1, startedAt: now - 5000 });
+    const done = deployment("a", {
+      template: { labels: {}, annotations: { "meshmigration.io/restarted-for": stamp } },
+    });
+    const plan = planNamespaceForward(
+      forwardInput(ISTIO, LINKERD, {
+        ns,
+        workloads: [done],
+        pods: [pod("a-1", "a", "istio"), restartedPod(pod("a-2", "a", "linkerd"), stamp)],
+        now,
+      }),
+    );
+    expect(plan.actions).toEqual([]);
+    expect(plan.phase).toBe("Restarting");
+    expect(plan.recheckAfterMs).toBeGreaterThan(0);
+  });
+
   it("restarts again, up to a limit, when pods came back unmeshed (an injector that let them through)", () => {
     const ns = namespace("shop", {}, { ...ownedBy("move", ORIGINAL), "linkerd.io/inject": "enabled" });
     const stamp = encodeStamp({ migration: "move", direction: "forward", attempt: 1, startedAt: 0 });
@@ -218,7 +261,11 @@ describe("forward plan for one namespace", () => {
       template: { labels: {}, annotations: { "meshmigration.io/restarted-for": stamp } },
     });
     const plan = planNamespaceForward(
-      forwardInput(ISTIO, LINKERD, { ns, workloads: [done], pods: [pod("a-2", "a", "none")] }),
+      forwardInput(ISTIO, LINKERD, {
+        ns,
+        workloads: [done],
+        pods: [restartedPod(pod("a-2", "a", "none"), stamp)],
+      }),
     );
     expect(plan.actions).toEqual([expect.objectContaining({ type: "RestartWorkload" })]);
     expect(plan.actions[0]?.event.reason).toBe("WorkloadRestartRetried");
@@ -228,7 +275,11 @@ describe("forward plan for one namespace", () => {
       template: { labels: {}, annotations: { "meshmigration.io/restarted-for": last } },
     });
     const failed = planNamespaceForward(
-      forwardInput(ISTIO, LINKERD, { ns, workloads: [exhausted], pods: [pod("a-2", "a", "none")] }),
+      forwardInput(ISTIO, LINKERD, {
+        ns,
+        workloads: [exhausted],
+        pods: [restartedPod(pod("a-2", "a", "none"), last)],
+      }),
     );
     expect(failed.problem).toMatchObject({ reason: "VerificationFailed", halts: true });
     expect(failed.problem?.message).toContain("1 pod(s) of deployment/a now run on no mesh");
