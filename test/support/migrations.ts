@@ -76,13 +76,28 @@ export async function waitForMigration(
   description: string,
   timeoutMs = 120_000,
 ): Promise<MigrationObject> {
-  return waitFor(
-    async () => {
-      const m = await getMigration(clients, name);
-      return m.status?.observedGeneration === m.metadata.generation && predicate(m) ? m : undefined;
-    },
-    { description: `${name}: ${description}`, timeoutMs },
-  );
+  let last: MigrationObject | undefined;
+  try {
+    return await waitFor(
+      async () => {
+        const m = await getMigration(clients, name);
+        last = m;
+        return m.status?.observedGeneration === m.metadata.generation && predicate(m) ? m : undefined;
+      },
+      { description: `${name}: ${description}`, timeoutMs },
+    );
+  } catch (error) {
+    // What it was instead, so a timeout in CI says where the migration stood.
+    throw new Error(`${String(error)}; last seen: ${describeMigration(last)}`);
+  }
+}
+
+function describeMigration(m: MigrationObject | undefined): string {
+  if (!m) return "nothing (never read)";
+  const conditions = (m.status?.conditions ?? [])
+    .map((c) => `${c.type}=${c.status} (${c.reason}: ${c.message})`)
+    .join("; ");
+  return `generation ${m.metadata.generation}, observed ${m.status?.observedGeneration}, phase ${m.status?.phase}, ${conditions}`;
 }
 
 /**
