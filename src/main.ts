@@ -1,7 +1,7 @@
 // Entry point: flags, kubeconfig, logger, signals. Wiring only.
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
-import { OPERATOR_NAMESPACE } from "./api/constants.ts";
+import { DEFAULT_LEADER_ELECTION_ID, OPERATOR_NAMESPACE } from "./api/constants.ts";
 import { parseDurationMs } from "./controller/duration.ts";
 import { startOperator } from "./operator.ts";
 import { createLogger } from "./runtime/logger.ts";
@@ -16,7 +16,7 @@ const { values } = parseArgs({
     },
     "leader-election-id": {
       type: "string",
-      default: process.env.LEADER_ELECTION_ID ?? "mesh-migration-operator",
+      default: process.env.LEADER_ELECTION_ID ?? DEFAULT_LEADER_ELECTION_ID,
     },
     "migration-selector": { type: "string", default: process.env.MIGRATION_SELECTOR ?? "" },
     // As controller-runtime's: how long a dead leader's Lease holds, how long the leader keeps

@@ -16,6 +16,9 @@ export const CRD_NAME = `${PLURAL}.${GROUP}`;
 /** The namespace the operator itself runs in. */
 export const OPERATOR_NAMESPACE = "mesh-migration-system";
 
+/** The leader-election Lease's default name (--leader-election-id); deploy/ grants it by name. */
+export const DEFAULT_LEADER_ELECTION_ID = "mesh-migration-operator";
+
 /**
  * Namespaces a MeshMigration may never list: the cluster's own, the meshes' control planes
  * and the operator's. Moving any of them would cut the ground from under the migration.

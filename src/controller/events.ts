@@ -3,7 +3,9 @@
 // they happened (core/v1 timestamps have one-second resolution), and each names its action. An
 // Event repeated within a few minutes is not written again: its series count goes up, as
 // client-go's event correlator does, so a long halt does not flood the namespace. A
-// cluster-scoped object's Events live in "default", as client-go's recorder puts them.
+// cluster-scoped object's Events live in "default": the apiserver refuses an events.k8s.io Event
+// about a cluster-scoped object in any namespace but "default" and "kube-system", so RBAC grants
+// Events by a Role in "default" only (deploy/events-role.yaml).
 import type * as k8s from "@kubernetes/client-node";
 import { V1MicroTime } from "@kubernetes/client-node";
 import { API_VERSION, FIELD_MANAGER, KIND } from "../api/constants.ts";
@@ -16,7 +18,7 @@ export interface EventTarget {
   uid: string;
 }
 
-const EVENT_NAMESPACE = "default";
+export const EVENT_NAMESPACE = "default";
 /** The controller that reports, as a qualified name (events.k8s.io wants one). */
 export const REPORTING_CONTROLLER = "meshmigration.io/operator";
 /** Identical Events within this window are one Event with a growing series count. */

@@ -4,6 +4,7 @@
 // listener is on 127.0.0.1 on a free port, so a second cluster can run beside
 // the first; all state lives in one directory.
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { dirname, join, resolve } from "node:path";
@@ -15,6 +16,16 @@ import { freePort, isAlive, logTail, type StartedProcess, startDetached, stopPro
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const DEFAULT_CLUSTER_DIR = join(REPO_ROOT, ".cluster");
 const FAKE_NODE_COUNT = 3;
+/** Records the operator ServiceAccount's requests (the RBAC evidence, scripts/rbac/derive.ts). */
+const AUDIT_POLICY = join(REPO_ROOT, "test/cluster/audit-policy.yaml");
+
+/**
+ * What a running apiserver was started with beyond its ports: a cluster started with another
+ * configuration is restarted rather than reused. Bump the version when an apiserver flag changes.
+ */
+function apiserverConfigDigest(): string {
+  return createHash("sha256").update("apiserver-config-1\n").update(readFileSync(AUDIT_POLICY)).digest("hex");
+}
 
 /** Whose injectors the cluster runs: Istio's and Linkerd's own (the default), or our emulations. */
 export type MeshMode = "real" | "emulated";
@@ -46,6 +57,10 @@ export interface ClusterState {
   processes: StartedProcess[];
   meshes: boolean;
   meshMode: MeshMode;
+  /** The kube-apiserver's audit log (JSON lines, the operator ServiceAccount's requests only). */
+  auditLog?: string;
+  /** apiserverConfigDigest() at start; absent on clusters started before it existed. */
+  apiserverConfig?: string;
 }
 
 export interface RunningCluster {
@@ -231,7 +246,11 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<R
 
   const existing = readState(dir);
   if (existing) {
-    if ((await healthy(existing)) && existing.meshes === meshes && existing.meshMode === meshMode) {
+    const sameConfig =
+      existing.meshes === meshes &&
+      existing.meshMode === meshMode &&
+      existing.apiserverConfig === apiserverConfigDigest();
+    if (sameConfig && (await healthy(existing))) {
       log(`reusing the cluster already running in ${dir}`);
       return { kubeconfig: existing.kubeconfig, state: existing, reused: true };
     }
@@ -259,6 +278,7 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<R
     return path;
   };
 
+  const auditLog = join(logs, "audit.log");
   const state: ClusterState = {
     dir,
     binDir,
@@ -267,6 +287,8 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<R
     processes: [],
     meshes,
     meshMode,
+    auditLog,
+    apiserverConfig: apiserverConfigDigest(),
   };
   const started = (p: StartedProcess) => {
     state.processes.push(p);
@@ -319,6 +341,11 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<R
           "--service-cluster-ip-range=10.96.0.0/16",
           "--allow-privileged=true",
           "--profiling=false",
+          `--audit-policy-file=${AUDIT_POLICY}`,
+          `--audit-log-path=${auditLog}`,
+          "--audit-log-format=json",
+          // Written before the response, so a test reads its own requests as soon as they return.
+          "--audit-log-mode=blocking",
         ],
         join(logs, "kube-apiserver.log"),
       ),

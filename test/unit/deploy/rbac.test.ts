@@ -1,11 +1,17 @@
 // The kustomize base in deploy/: least-privilege RBAC and a restricted, highly available
 // Deployment. Read from the manifests as kubectl would apply them (kustomization resources).
+// That the RBAC is exactly what the operator uses is proven from the apiserver's audit log by
+// test/e2e/least-privilege.test.ts; here, the properties that hold whatever it uses, against the
+// names the code writes to.
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { parseDockerfile } from "../../../scripts/image/dockerfile.ts";
+import { DEFAULT_LEADER_ELECTION_ID } from "../../../src/api/constants.ts";
+import { EVENT_NAMESPACE } from "../../../src/controller/events.ts";
+import { GUARD_BINDING_NAME, GUARD_POLICY_NAME } from "../../../src/controller/guard.ts";
 import { POLICY_RESOURCES } from "../../../src/preflight/index.ts";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../../..");
@@ -68,22 +74,6 @@ const one = (kind: string): Manifest => {
 };
 const rulesOf = (m: Manifest) => (m as unknown as { rules: Rule[] }).rules;
 
-/** group/resource → sorted verbs, for every rule of a role. */
-function grants(rules: Rule[]): Record<string, string[]> {
-  const out: Record<string, Set<string>> = {};
-  for (const rule of rules) {
-    for (const group of rule.apiGroups ?? []) {
-      for (const resource of rule.resources ?? []) {
-        const key = `${group || "core"}/${resource}`;
-        out[key] ??= new Set();
-        for (const verb of rule.verbs) out[key].add(verb);
-      }
-    }
-  }
-  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
-}
-
-const read = ["get", "list", "watch"];
 const sorted = (verbs: string[]) => [...verbs].sort();
 
 describe("kustomization", () => {
@@ -93,16 +83,20 @@ describe("kustomization", () => {
     for (const file of kustomization.resources) expect(existsSync(resolve(DEPLOY, file)), file).toBe(true);
   });
 
-  it("installs into mesh-migration-system and pins the image to the package version", () => {
+  it("installs into mesh-migration-system, Events' Role aside, and pins the image to the package version", () => {
     const pkg = JSON.parse(readFileSync(resolve(REPO_ROOT, "package.json"), "utf8")) as { version: string };
-    expect(kustomization.namespace).toBe(NAMESPACE);
+    // A `namespace:` would move the events Role and RoleBinding out of the Events' namespace.
+    expect(kustomization.namespace).toBeUndefined();
     expect(one("Namespace").metadata.name).toBe(NAMESPACE);
     expect(kustomization.images).toContainEqual(
       expect.objectContaining({ name: "mesh-migration-operator", newTag: pkg.version }),
     );
     for (const m of manifests) {
-      if (m.kind !== "Namespace" && !m.kind.startsWith("Cluster"))
-        expect(m.metadata.namespace).toBe(NAMESPACE);
+      if (m.kind === "Namespace" || m.kind.startsWith("Cluster")) continue;
+      const eventsRbac = m.metadata.name === "mesh-migration-operator-events";
+      expect(m.metadata.namespace, `${m.kind}/${m.metadata.name}`).toBe(
+        eventsRbac ? EVENT_NAMESPACE : NAMESPACE,
+      );
     }
   });
 });
@@ -135,46 +129,63 @@ describe("RBAC", () => {
     }
   });
 
-  it("grants the operator exactly what it uses, cluster wide", () => {
-    expect(grants(rulesOf(one("ClusterRole")))).toEqual({
-      "meshmigration.io/meshmigrations": sorted([...read, "patch", "update"]),
-      "meshmigration.io/meshmigrations/status": sorted(["get", "patch", "update"]),
-      "meshmigration.io/meshmigrations/finalizers": ["update"],
-      "core/namespaces": sorted([...read, "patch"]),
-      "core/pods": sorted(read),
-      "events.k8s.io/events": sorted(["create", "patch"]),
-      "apps/deployments": sorted([...read, "patch"]),
-      "apps/statefulsets": sorted([...read, "patch"]),
-      "apps/daemonsets": sorted([...read, "patch"]),
-      "admissionregistration.k8s.io/mutatingwebhookconfigurations": sorted(read),
-      "admissionregistration.k8s.io/validatingadmissionpolicies": sorted([
-        ...read,
-        "create",
-        "patch",
-        "update",
-        "delete",
-      ]),
-      "admissionregistration.k8s.io/validatingadmissionpolicybindings": sorted([
-        ...read,
-        "create",
-        "patch",
-        "update",
-        "delete",
-      ]),
-      // Every mesh policy resource the preflight reads (one list, POLICY_RESOURCES), read-only.
-      ...Object.fromEntries(POLICY_RESOURCES.map((r) => [`${r.group}/${r.plural}`, sorted(read)])),
-    });
+  /** Every rule of every role, with where it applies. */
+  const rules = roles.flatMap((role) =>
+    rulesOf(role).map((rule) => ({ ...rule, role: role.metadata.name, namespace: role.metadata.namespace })),
+  );
+  const on = (group: string, resource: string) =>
+    rules.filter((r) => r.apiGroups?.includes(group) && r.resources?.includes(resource));
+
+  it("never deletes or replaces: every write is a patch, or a create that is scoped", () => {
+    for (const rule of rules) {
+      expect(rule.verbs.filter((v) => /^(delete|deletecollection|update)$/.test(v))).toEqual([]);
+      // A create is scoped by name (a server-side apply that creates), or by one namespace.
+      if (rule.verbs.includes("create")) expect(rule.resourceNames ?? rule.namespace).toBeDefined();
+    }
   });
 
-  it("grants Leases only in the operator's namespace, for leader election", () => {
-    const role = one("Role");
-    expect(role.metadata.namespace).toBe(NAMESPACE);
-    expect(grants(rulesOf(role))).toEqual({
-      "coordination.k8s.io/leases": sorted(["get", "create", "patch", "update"]),
-    });
+  it("writes admission configuration only under the double-mesh guard's own names", () => {
+    const admission = rules.filter((r) => r.apiGroups?.includes("admissionregistration.k8s.io"));
+    for (const rule of admission) {
+      const writes = rule.verbs.filter((v) => !["get", "list", "watch"].includes(v));
+      if (writes.length === 0) continue;
+      expect(rule.resources?.sort()).toEqual([
+        "validatingadmissionpolicies",
+        "validatingadmissionpolicybindings",
+      ]);
+      expect(rule.resourceNames).toEqual([...new Set([GUARD_POLICY_NAME, GUARD_BINDING_NAME])]);
+    }
+    for (const rule of on("admissionregistration.k8s.io", "mutatingwebhookconfigurations")) {
+      expect(rule.verbs.sort()).toEqual(["list", "watch"]);
+    }
   });
 
-  it("binds both roles to the operator's ServiceAccount and nothing else", () => {
+  it("grants Events only in the namespace the recorder writes them to", () => {
+    const events = on("events.k8s.io", "events");
+    expect(events.length).toBeGreaterThan(0);
+    for (const rule of [...events, ...on("", "events")]) expect(rule.namespace).toBe(EVENT_NAMESPACE);
+  });
+
+  it("grants Leases only in the operator's namespace, read and patched by the default Lease name", () => {
+    const leases = on("coordination.k8s.io", "leases");
+    expect(leases.length).toBeGreaterThan(0);
+    for (const rule of leases) {
+      expect(rule.namespace).toBe(NAMESPACE);
+      if (rule.verbs.some((v) => v !== "create"))
+        expect(rule.resourceNames).toEqual([DEFAULT_LEADER_ELECTION_ID]);
+    }
+  });
+
+  it("can read every mesh policy resource the preflight reads (one list, POLICY_RESOURCES)", () => {
+    for (const resource of POLICY_RESOURCES) {
+      const readable = on(resource.group, resource.plural).flatMap((r) => r.verbs);
+      expect(readable, `${resource.group}/${resource.plural}`).toEqual(
+        expect.arrayContaining(["list", "watch"]),
+      );
+    }
+  });
+
+  it("binds every role to the operator's ServiceAccount and nothing else", () => {
     const serviceAccount = one("ServiceAccount");
     expect(serviceAccount.metadata).toMatchObject({ name: SERVICE_ACCOUNT, namespace: NAMESPACE });
     const subject = { kind: "ServiceAccount", name: SERVICE_ACCOUNT, namespace: NAMESPACE };
@@ -184,10 +195,18 @@ describe("RBAC", () => {
       name: one("ClusterRole").metadata.name,
     });
     expect(clusterBinding.subjects).toEqual([subject]);
-    const binding = one("RoleBinding") as Manifest & { roleRef: unknown; subjects: unknown };
-    expect(binding.metadata.namespace).toBe(NAMESPACE);
-    expect(binding.roleRef).toMatchObject({ kind: "Role", name: one("Role").metadata.name });
-    expect(binding.subjects).toEqual([subject]);
+    const bindings = all("RoleBinding") as Array<Manifest & { roleRef: { kind: string; name: string } }>;
+    expect(bindings.map((b) => b.roleRef.name).sort()).toEqual(
+      all("Role")
+        .map((r) => r.metadata.name)
+        .sort(),
+    );
+    for (const binding of bindings) {
+      const role = all("Role").find((r) => r.metadata.name === binding.roleRef.name);
+      expect(binding.metadata.namespace).toBe(role?.metadata.namespace);
+      expect(binding.roleRef.kind).toBe("Role");
+      expect((binding as unknown as { subjects: unknown }).subjects).toEqual([subject]);
+    }
   });
 });
 
