@@ -17,6 +17,7 @@ import {
   MigrationReconciler,
 } from "./controller/reconciler.ts";
 import { POLICY_RESOURCES, policyResourcePath } from "./preflight/index.ts";
+import { makeApiClient } from "./runtime/api-clients.ts";
 import { describeApiError } from "./runtime/api-error.ts";
 import { ApiProbe } from "./runtime/api-probe.ts";
 import { Controller } from "./runtime/controller.ts";
@@ -76,7 +77,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   /** Checked before every write: without leader election this process is the only writer. */
   const leading = () => elector === undefined || elector.isLeader();
   const reconciler = migrationReconciler(kc, caches, metrics, identity, log, leading);
-  const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
+  const admission = makeApiClient(kc, k8s.AdmissionregistrationV1Api);
   const guard = { policies: informers.guardPolicies, bindings: informers.guardBindings };
 
   let controller: Controller<string> | undefined;
@@ -244,11 +245,15 @@ function migrationReconciler(
   log: Logger,
   leading: () => boolean,
 ): MigrationReconciler {
-  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const core = makeApiClient(kc, k8s.CoreV1Api);
   return new MigrationReconciler({
     caches,
-    clients: { core, apps: kc.makeApiClient(k8s.AppsV1Api), custom: kc.makeApiClient(k8s.CustomObjectsApi) },
-    events: new EventRecorder(kc.makeApiClient(k8s.EventsV1Api), identity, (error) =>
+    clients: {
+      core,
+      apps: makeApiClient(kc, k8s.AppsV1Api),
+      custom: makeApiClient(kc, k8s.CustomObjectsApi),
+    },
+    events: new EventRecorder(makeApiClient(kc, k8s.EventsV1Api), identity, (error) =>
       log.warn(`${describeApiError("write", "an Event", error)}; the step it reports went ahead`),
     ),
     log,

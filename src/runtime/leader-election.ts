@@ -11,6 +11,7 @@
 // That never trusts the other holder's clock, so clock skew between nodes cannot make two leaders.
 import { hostname } from "node:os";
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
+import { makeApiClient } from "./api-clients.ts";
 import { describeApiError, statusCode } from "./api-error.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Logger, silentLogger } from "./logger.ts";
@@ -370,7 +371,7 @@ export class LeaderElector {
 
 /** The real LeaseClient: CoordinationV1Api with conditional JSON merge patches. */
 export function coordinationLeaseClient(kubeConfig: KubeConfig): LeaseClient {
-  const api = kubeConfig.makeApiClient(CoordinationV1Api);
+  const api = makeApiClient(kubeConfig, CoordinationV1Api);
   return {
     async get(namespace, name) {
       try {

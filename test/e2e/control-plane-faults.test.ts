@@ -33,6 +33,8 @@ import { TcpProxy } from "../support/tcp-proxy.ts";
 import { waitFor } from "../support/wait.ts";
 
 const OUTAGE_MS = 30_000;
+/** The sum of migrateThrough's own deadlines (first restart, the fault, convergence): they decide. */
+const FAULT_TEST_TIMEOUT_MS = 600_000;
 const ISTIO = { "istio-injection": "enabled" };
 const clients = e2eClients();
 const local = readState(DEFAULT_CLUSTER_DIR);
@@ -149,7 +151,7 @@ describe.skipIf(!local)("control-plane faults mid-migration", () => {
       await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS / 2)); // the rest of the outage: the fault's length
       await proxy?.accept();
     });
-  });
+  }, FAULT_TEST_TIMEOUT_MS);
 
   it("rides out kube-apiserver killed, kept down and started again", async () => {
     await migrateThrough("fault-apiserver", async () => {
@@ -157,7 +159,7 @@ describe.skipIf(!local)("control-plane faults mid-migration", () => {
       await expectNotReadyWhileDown();
       await restartClusterProcess("kube-apiserver");
     });
-  });
+  }, FAULT_TEST_TIMEOUT_MS);
 
   it("rides out etcd stopped (SIGSTOP) for 30 s", async () => {
     await migrateThrough("fault-etcd", async () => {
@@ -169,5 +171,5 @@ describe.skipIf(!local)("control-plane faults mid-migration", () => {
         signalClusterProcess("etcd", "SIGCONT");
       }
     });
-  });
+  }, FAULT_TEST_TIMEOUT_MS);
 });
