@@ -1,6 +1,7 @@
 // The apiserver's own count of requests (apiserver_request_total), summed by verb and resource,
 // so each side of the benchmark is charged what the apiserver saw while it ran.
-import * as k8s from "@kubernetes/client-node";
+import * as https from "node:https";
+import type * as k8s from "@kubernetes/client-node";
 
 /** "PATCH namespaces", "PATCH meshmigrations/status", … → count. */
 export type RequestCounts = Map<string, number>;
@@ -27,15 +28,25 @@ export function parseRequestCounts(metrics: string): RequestCounts {
 }
 
 export async function requestCounts(kc: k8s.KubeConfig): Promise<RequestCounts> {
-  const server = kc.getCurrentCluster()?.server;
-  const request = new k8s.RequestContext(`${server}/metrics`, k8s.HttpMethod.GET);
-  await kc.applySecurityAuthentication(request);
-  const response = await fetch(request.getUrl(), {
-    headers: request.getHeaders(),
-    dispatcher: request.getDispatcher(),
-  } as RequestInit);
-  if (!response.ok) throw new Error(`GET /metrics: ${response.status} ${await response.text()}`);
-  return parseRequestCounts(await response.text());
+  const server = new URL(kc.getCurrentCluster()?.server ?? "");
+  const options: https.RequestOptions = { host: server.hostname, port: server.port, path: "/metrics" };
+  await kc.applyToHTTPSOptions(options);
+  const text = await new Promise<string>((resolve, reject) => {
+    const request = https.get(options, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      response.on("end", () =>
+        response.statusCode === 200
+          ? resolve(body)
+          : reject(new Error(`GET /metrics: ${response.statusCode} ${body}`)),
+      );
+    });
+    request.on("error", reject);
+  });
+  return parseRequestCounts(text);
 }
 
 export function difference(after: RequestCounts, before: RequestCounts): RequestCounts {

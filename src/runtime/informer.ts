@@ -65,6 +65,12 @@ export interface InformerOptions<T extends KubernetesObject> {
   list?: ListFunction<T>;
   /** Replaces client-node's Watch (tests). */
   watch?: WatchLike;
+  /**
+   * Whether the API serves the collection now; asked before listing again a collection it did
+   * not serve, so a CRD that is not installed costs a discovery GET, never a LIST. Default: API
+   * discovery (servedByDiscovery).
+   */
+  served?: () => Promise<boolean>;
   clock?: Clock;
   random?: () => number;
 }
@@ -93,6 +99,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   /** Why the last list was refused (401/403), until a list succeeds. */
   #refusal: string | undefined;
   readonly #path: string;
+  readonly #served: () => Promise<boolean>;
 
   constructor(kubeConfig: KubeConfig, options: InformerOptions<T>) {
     this.name = options.name ?? options.path;
@@ -107,6 +114,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       jitter: options.backoff?.jitter ?? 0.2,
     };
     this.#assertReadOnly = options.assertReadOnly ?? readOnlyAssertionsEnabled();
+    this.#served = options.served ?? (() => servedByDiscovery(kubeConfig, options.path));
 
     const transform = options.transform;
     const given = options.list;
@@ -279,14 +287,36 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.#log.debug({ delayMs }, "still not served");
   }
 
+  /** The next restart delay: exponential, capped, jittered; reset by a run that stayed healthy. */
+  #nextDelay(): number {
+    if (this.#clock.now() - this.#runStartedAt >= this.#backoff.healthyAfterMs) this.#failures = 0;
+    const base = Math.min(this.#backoff.initialMs * 2 ** this.#failures, this.#backoff.maxMs);
+    this.#failures++;
+    return Math.round(base * (1 + this.#backoff.jitter * this.#random()));
+  }
+
+  #scheduleRestart(delayMs: number): void {
+    this.#restartPending = true;
+    this.#restartTimer = this.#clock.setTimeout(() => {
+      this.#restartPending = false;
+      if (!this.#stopped) void this.#restart();
+    }, delayMs);
+  }
+
+  /** A collection the API did not serve is listed again only once discovery says it is served. */
+  async #restart(): Promise<void> {
+    if (this.#notServed && !(await this.#served().catch(() => true))) {
+      this.#log.debug("still not served (discovery)");
+      if (!this.#stopped) this.#scheduleRestart(this.#nextDelay());
+      return;
+    }
+    await this.#run();
+  }
+
   #onError(error: unknown): void {
     // Aborting the watch in stop() surfaces as an error too.
     if (this.#stopped || this.#restartPending) return;
-    const now = this.#clock.now();
-    if (now - this.#runStartedAt >= this.#backoff.healthyAfterMs) this.#failures = 0;
-    const base = Math.min(this.#backoff.initialMs * 2 ** this.#failures, this.#backoff.maxMs);
-    const delayMs = Math.round(base * (1 + this.#backoff.jitter * this.#random()));
-    this.#failures++;
+    const delayMs = this.#nextDelay();
     const code = statusCode(error);
     if (code === 404 && !this.#listedThisRun) {
       this.#onNotServed(delayMs);
@@ -301,12 +331,29 @@ export class ResilientInformer<T extends KubernetesObject> {
         `${describeApiError("list/watch", this.#path, error)}; retrying after backoff`,
       );
     }
-    this.#restartPending = true;
-    this.#restartTimer = this.#clock.setTimeout(() => {
-      this.#restartPending = false;
-      if (!this.#stopped) void this.#run();
-    }, delayMs);
+    this.#scheduleRestart(delayMs);
   }
+}
+
+/**
+ * Whether API discovery lists the collection at `path` (/apis/GROUP/VERSION/RESOURCE): one GET of
+ * the group version, which every authenticated user may read. Core (/api/v1) is always served.
+ */
+export async function servedByDiscovery(kubeConfig: KubeConfig, path: string): Promise<boolean> {
+  const match = /^\/apis\/([^/]+)\/([^/]+)\/(?:namespaces\/[^/]+\/)?([^/?]+)/.exec(path);
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!match || !cluster) return true;
+  const [, group, version, resource] = match;
+  const request = new RequestContext(`${cluster.server}/apis/${group}/${version}`, HttpMethod.GET);
+  request.setHeaderParam("Accept", "application/json");
+  request.setSignal(AbortSignal.timeout(30_000));
+  await kubeConfig.applySecurityAuthentication(request);
+  const response = await new IsomorphicFetchHttpLibrary().send(request).toPromise();
+  const text = await response.body.text();
+  if (response.httpStatusCode === 404) return false;
+  if (response.httpStatusCode !== 200) return true; // not discovery's to decide: let the list say
+  const resources = (JSON.parse(text) as { resources?: Array<{ name?: string }> }).resources ?? [];
+  return resources.some((r) => r.name === resource);
 }
 
 /** The watch with every added, modified and deleted object transformed before ListWatch sees it. */

@@ -112,6 +112,35 @@ describe("ResilientInformer", () => {
     await inf.stop();
   });
 
+  it("asks discovery, not the list, whether a collection it did not serve is served yet", async () => {
+    const api = new FakeApi();
+    api.notServed = true;
+    let servedAsked = 0;
+    const inf = new ResilientInformer<V1Pod>(new KubeConfig(), {
+      path: "/apis/security.istio.io/v1/peerauthentications",
+      list: api.list,
+      watch: api.watch,
+      served: async () => {
+        servedAsked++;
+        return !api.notServed;
+      },
+      random: () => 0,
+      backoff: { initialMs: 1_000, maxMs: 8_000, healthyAfterMs: 60_000 },
+      assertReadOnly: false,
+    });
+    await inf.start();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(api.listCalls).toHaveLength(1); // the first attempt only
+    expect(servedAsked).toBeGreaterThan(2);
+
+    api.notServed = false;
+    api.pods.set("a", pod("a", "5"));
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(api.listCalls).toHaveLength(2);
+    expect(inf.list().map((p) => p.metadata?.name)).toEqual(["a"]);
+    await inf.stop();
+  });
+
   it("says when a list is refused (403), never counting it as synced, until a list succeeds", async () => {
     const api = new FakeApi();
     api.forbidden = true;
