@@ -83,9 +83,14 @@ async function measured(
   return { seconds, requests: difference(await requestCounts(kc), before) };
 }
 
-function runScript(kubeconfig: string, direction: "forward" | "rollback", names: readonly string[]) {
+function runScript(
+  kubeconfig: string,
+  direction: "forward" | "rollback",
+  names: readonly string[],
+  concurrency = 1,
+) {
   execFileSync("bash", [join(import.meta.dirname, "kubectl-migrate.sh"), direction, ...names], {
-    env: { ...process.env, KUBECONFIG: kubeconfig, KUBECTL: kubectlPath(), CONCURRENCY: "1" },
+    env: { ...process.env, KUBECONFIG: kubeconfig, KUBECTL: kubectlPath(), CONCURRENCY: String(concurrency) },
     stdio: ["ignore", "ignore", "inherit"],
   });
 }
@@ -169,6 +174,8 @@ async function main(): Promise<void> {
     const operatorRollback = await measured(kc, () => driver.rollBack("one", timeout));
     await driver.remove("one");
 
+    say("forward: kubectl script, 4 namespaces at once (the cluster's own ceiling)");
+    const scriptFour = await measured(kc, async () => runScript(cluster.kubeconfig, "forward", scriptSet, 4));
     say("forward: operator, maxConcurrentNamespaces 4");
     const four = await measured(kc, () =>
       driver.migrate(
@@ -195,7 +202,7 @@ async function main(): Promise<void> {
     const result: ScaleResult = {
       shape,
       pods: podsOf(shape),
-      script: { forward: scriptForward, rollback: scriptRollback },
+      script: { forward: scriptForward, rollback: scriptRollback, four: scriptFour },
       operator: { forward: operatorForward, rollback: operatorRollback, four },
       forwardPeakRss,
       heap: { before: heapBefore, after: heapAfter, addedPods: FILLER_PODS },

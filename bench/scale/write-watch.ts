@@ -18,24 +18,49 @@ export interface WriteWatch {
 
 const fingerprint = (value: unknown) => JSON.stringify(value ?? {});
 
+/**
+ * Follows one collection through client-node's informer, which re-watches after a timeout; after
+ * any other error it is started again, so a long run is never left watching nothing.
+ */
+async function follow<T extends k8s.KubernetesObject>(
+  kc: k8s.KubeConfig,
+  path: string,
+  list: () => Promise<k8s.KubernetesListObject<T>>,
+  onObject: (object: T) => void,
+): Promise<() => Promise<void>> {
+  const informer = k8s.makeInformer<T>(kc, path, list);
+  let stopped = false;
+  informer.on("add", onObject);
+  informer.on("update", onObject);
+  informer.on("error", () => {
+    if (!stopped) setTimeout(() => void informer.start(), 1_000);
+  });
+  await informer.start();
+  return async () => {
+    stopped = true;
+    await informer.stop();
+  };
+}
+
 export async function watchWrites(kc: k8s.KubeConfig, namespaces: readonly string[]): Promise<WriteWatch> {
   const wanted = new Set(namespaces);
   const seen = new Map<string, string>();
   const writes: WriteRecord[] = [];
-  const watch = new k8s.Watch(kc);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
   const note = (key: string, value: string) => {
     const changed = seen.has(key) && seen.get(key) !== value;
     seen.set(key, value);
     return changed;
   };
-  const namespaceWatch = await watch.watch(
+  const stopNamespaces = await follow<k8s.V1Namespace>(
+    kc,
     "/api/v1/namespaces",
-    {},
-    (_type, ns: k8s.V1Namespace) => {
+    () => core.listNamespace(),
+    (ns) => {
       const name = ns.metadata?.name ?? "";
       if (!wanted.has(name)) return;
-      const markers = fingerprint([ns.metadata?.labels, ns.metadata?.annotations]);
-      if (note(`ns/${name}`, markers))
+      if (note(`ns/${name}`, fingerprint([ns.metadata?.labels, ns.metadata?.annotations])))
         writes.push({
           at: Date.now(),
           kind: "namespace",
@@ -43,25 +68,23 @@ export async function watchWrites(kc: k8s.KubeConfig, namespaces: readonly strin
           onLinkerd: ns.metadata?.annotations?.["linkerd.io/inject"] === "enabled",
         });
     },
-    () => undefined,
   );
-  const deploymentWatch = await watch.watch(
+  const stopDeployments = await follow<k8s.V1Deployment>(
+    kc,
     "/apis/apps/v1/deployments",
-    {},
-    (_type, d: k8s.V1Deployment) => {
+    () => apps.listDeploymentForAllNamespaces(),
+    (d) => {
       const namespace = d.metadata?.namespace ?? "";
       if (!wanted.has(namespace)) return;
-      const template = fingerprint(d.spec?.template?.metadata);
-      if (note(`deploy/${namespace}/${d.metadata?.name}`, template))
+      if (note(`deploy/${namespace}/${d.metadata?.name}`, fingerprint(d.spec?.template?.metadata)))
         writes.push({ at: Date.now(), kind: "deployment", namespace });
     },
-    () => undefined,
   );
   return {
     writes,
     stop: () => {
-      namespaceWatch.abort();
-      deploymentWatch.abort();
+      void stopNamespaces();
+      void stopDeployments();
     },
   };
 }

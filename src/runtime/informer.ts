@@ -305,6 +305,7 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   /** A collection the API did not serve is listed again only once discovery says it is served. */
   async #restart(): Promise<void> {
+    if (this.#notServed) this.#runStartedAt = this.#clock.now(); // a probe is an attempt: backoff keeps growing
     if (this.#notServed && !(await this.#served().catch(() => true))) {
       this.#log.debug("still not served (discovery)");
       if (!this.#stopped) this.#scheduleRestart(this.#nextDelay());

@@ -132,6 +132,10 @@ describe("ResilientInformer", () => {
     await vi.advanceTimersByTimeAsync(30_000);
     expect(api.listCalls).toHaveLength(1); // the first attempt only
     expect(servedAsked).toBeGreaterThan(2);
+    // Probing backs off like any retry, up to maxMs, however long the CRD stays away.
+    const askedBefore = servedAsked;
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(servedAsked - askedBefore).toBeLessThanOrEqual(120_000 / 8_000 + 1);
 
     api.notServed = false;
     api.pods.set("a", pod("a", "5"));
