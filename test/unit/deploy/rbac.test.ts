@@ -288,6 +288,15 @@ describe("Deployment", () => {
     }
   });
 
+  it("keeps Node's heap under the container's memory limit", () => {
+    const container = deployment.spec.template.spec.containers[0] as Container;
+    const nodeOptions = container.env?.find((e) => e.name === "NODE_OPTIONS")?.value ?? "";
+    const heapMiB = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions)?.[1]);
+    const limitMiB = Number(/^(\d+)Mi$/.exec(container.resources?.limits?.memory ?? "")?.[1]);
+    expect(heapMiB).toBeGreaterThan(0);
+    expect(heapMiB).toBeLessThanOrEqual(limitMiB / 2);
+  });
+
   it("is selected by the metrics Service and kept available by a PodDisruptionBudget", () => {
     const podLabels = deployment.spec.template.metadata.labels;
     expect(podLabels).toMatchObject(deployment.spec.selector.matchLabels);
