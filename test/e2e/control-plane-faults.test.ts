@@ -144,32 +144,44 @@ describe.skipIf(!local)("control-plane faults mid-migration", () => {
     for (const name of namespaces) await clients.core.deleteNamespace({ name }).catch(() => undefined);
   });
 
-  it("rides out its connection refused for 30 s", async () => {
-    await migrateThrough("fault-refused", async () => {
-      await proxy?.refuse();
-      await expectNotReadyWhileDown();
-      await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS / 2)); // the rest of the outage: the fault's length
-      await proxy?.accept();
-    });
-  }, FAULT_TEST_TIMEOUT_MS);
-
-  it("rides out kube-apiserver killed, kept down and started again", async () => {
-    await migrateThrough("fault-apiserver", async () => {
-      await killClusterProcess("kube-apiserver");
-      await expectNotReadyWhileDown();
-      await restartClusterProcess("kube-apiserver");
-    });
-  }, FAULT_TEST_TIMEOUT_MS);
-
-  it("rides out etcd stopped (SIGSTOP) for 30 s", async () => {
-    await migrateThrough("fault-etcd", async () => {
-      signalClusterProcess("etcd", "SIGSTOP");
-      try {
+  it(
+    "rides out its connection refused for 30 s",
+    async () => {
+      await migrateThrough("fault-refused", async () => {
+        await proxy?.refuse();
         await expectNotReadyWhileDown();
-        await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS / 2)); // the rest of the outage
-      } finally {
-        signalClusterProcess("etcd", "SIGCONT");
-      }
-    });
-  }, FAULT_TEST_TIMEOUT_MS);
+        await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS / 2)); // the rest of the outage: the fault's length
+        await proxy?.accept();
+      });
+    },
+    FAULT_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    "rides out kube-apiserver killed, kept down and started again",
+    async () => {
+      await migrateThrough("fault-apiserver", async () => {
+        await killClusterProcess("kube-apiserver");
+        await expectNotReadyWhileDown();
+        await restartClusterProcess("kube-apiserver");
+      });
+    },
+    FAULT_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    "rides out etcd stopped (SIGSTOP) for 30 s",
+    async () => {
+      await migrateThrough("fault-etcd", async () => {
+        signalClusterProcess("etcd", "SIGSTOP");
+        try {
+          await expectNotReadyWhileDown();
+          await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS / 2)); // the rest of the outage
+        } finally {
+          signalClusterProcess("etcd", "SIGCONT");
+        }
+      });
+    },
+    FAULT_TEST_TIMEOUT_MS,
+  );
 });

@@ -62,7 +62,11 @@ describe("deploy/ kustomize base", () => {
       expect(meshOf(pod)).toBe("none");
       expect(pod.spec?.serviceAccountName).toBe(SERVICE_ACCOUNT);
       expect(pod.spec?.containers[0]?.image).toBe("mesh-migration-operator:0.1.0");
-      expect(pod.spec?.containers[0]?.env?.map((e) => e.name)).toEqual(["POD_NAME", "POD_NAMESPACE", "NODE_OPTIONS"]);
+      expect(pod.spec?.containers[0]?.env?.map((e) => e.name)).toEqual([
+        "POD_NAME",
+        "POD_NAMESPACE",
+        "NODE_OPTIONS",
+      ]);
     }
     const budget = await kubectl(["get", "pdb", "-n", NAMESPACE, "mesh-migration-operator", "-o", "json"]);
     expect(JSON.parse(budget.stdout).spec.minAvailable).toBe(1);
