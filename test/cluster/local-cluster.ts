@@ -362,6 +362,10 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<R
           `--secure-port=${kcmPort}`,
           `--cert-dir=${join(dir, "kcm-certs")}`,
           "--leader-elect=false",
+          // kwok's nodes renew their leases through the apiserver: an outage the fault suites cause
+          // (etcd stopped 30 s) must not mark them NotReady, which marks every pod NotReady, and
+          // kwok never makes a Running pod Ready again, so later suites would find no control plane.
+          "--node-monitor-grace-period=10m",
           "--use-service-account-credentials=true",
           `--service-account-private-key-file=${pki.serviceAccountKey}`,
           `--root-ca-file=${pki.caCert}`,
