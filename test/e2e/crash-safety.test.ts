@@ -8,8 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAppNamespace, livePods, meshOf, namespaceMetadata, waitForAppsOn } from "../support/apps.ts";
 import { installCrd } from "../support/crd.ts";
 import { e2eClients, uniqueName } from "../support/kube.ts";
-import { kubectl } from "../support/kubectl.ts";
-import { applyMigration, getMigration, kubectlWaitReady } from "../support/migrations.ts";
+import { applyMigration, getMigration, kubectlWaitReady, patchMigrationSpec } from "../support/migrations.ts";
 import { type OperatorProcess, startOperator } from "../support/operator.ts";
 import {
   deleteLease,
@@ -110,18 +109,6 @@ async function applyIstioToLinkerd(name: string, namespace: string): Promise<voi
     strategy: UNBLOCKED,
     batches: [{ name: "all", namespaces: [namespace] }],
   });
-}
-
-async function patchSpec(name: string, spec: Record<string, unknown>): Promise<void> {
-  const result = await kubectl([
-    "patch",
-    "meshmigration",
-    name,
-    "--type=merge",
-    "-p",
-    JSON.stringify({ spec }),
-  ]);
-  if (result.code !== 0) throw new Error(result.stderr);
 }
 
 /** Namespace metadata after the forward relabel: istio's marker gone, linkerd's added, bookkeeping written. */
@@ -267,7 +254,7 @@ describe("an operator killed with SIGKILL at any step, then restarted, converges
     await forward.stop();
 
     const restoring = await operator("NamespaceRestored#1");
-    await patchSpec(name, { rollback: true });
+    await patchMigrationSpec(name, { rollback: true });
     await killedByFault(restoring, "NamespaceRestored#1");
     // At that instant: every mesh label and annotation is back to the original, nothing restarted back yet.
     const restored = await namespaceMetadata(clients, app.name);

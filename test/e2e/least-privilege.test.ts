@@ -44,6 +44,7 @@ import {
   deleteMigration,
   getMigration,
   kubectlWaitReady,
+  patchMigrationSpec,
   waitForMigration,
 } from "../support/migrations.ts";
 import { type OperatorProcess, RUN_ID, startOperator } from "../support/operator.ts";
@@ -114,18 +115,6 @@ function migrationName(prefix: string): string {
   const name = uniqueName(prefix);
   migrations.push(name);
   return name;
-}
-
-async function patchSpec(name: string, spec: Record<string, unknown>): Promise<void> {
-  const patched = await kubectl([
-    "patch",
-    "meshmigration",
-    name,
-    "--type=merge",
-    "-p",
-    JSON.stringify({ spec }),
-  ]);
-  if (patched.code !== 0) throw new Error(patched.stderr);
 }
 
 /**
@@ -211,12 +200,12 @@ describe("the operator with only its ServiceAccount's token", () => {
     expect((await getMigration(clients, name)).status?.phase).toBe("Holding");
     await waitForAppsOn(clients, canary, "linkerd", 8);
 
-    await patchSpec(name, { paused: true });
+    await patchMigrationSpec(name, { paused: true });
     await waitForMigration(clients, name, (m) => condition(m, "Paused")?.status === "True", "Paused=True");
-    await patchSpec(name, { stopAfterBatch: null });
+    await patchMigrationSpec(name, { stopAfterBatch: null });
     await waitForMigration(clients, name, (m) => m.status?.phase === "Paused", "Paused after the gate moved");
     expect((await namespaceMetadata(clients, wave)).annotations[OWNER_KEY]).toBeUndefined();
-    await patchSpec(name, { paused: false });
+    await patchMigrationSpec(name, { paused: false });
     await waitForMigration(clients, name, (m) => m.status?.phase === "Succeeded", "Succeeded", 240_000);
     await waitForAppsOn(clients, wave, "linkerd", 3);
     gated = { name, canary, wave };
@@ -242,7 +231,7 @@ describe("the operator with only its ServiceAccount's token", () => {
 
   it("rolls every namespace back to Istio", async () => {
     if (!gated) throw new Error("the gated migration above did not complete");
-    await patchSpec(gated.name, { rollback: true });
+    await patchMigrationSpec(gated.name, { rollback: true });
     await waitForMigration(
       clients,
       gated.name,

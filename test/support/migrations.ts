@@ -41,6 +41,19 @@ export async function applyMigration(name: string, spec: Record<string, unknown>
   if (result.code !== 0) throw new Error(`kubectl apply failed: ${result.stderr}`);
 }
 
+/** `kubectl patch meshmigration NAME --type=merge` of its spec, as a user edits it; throws on failure. */
+export async function patchMigrationSpec(name: string, spec: Record<string, unknown>): Promise<void> {
+  const result = await kubectl([
+    "patch",
+    "meshmigration",
+    name,
+    "--type=merge",
+    "-p",
+    JSON.stringify({ spec }),
+  ]);
+  if (result.code !== 0) throw new Error(result.stderr);
+}
+
 export async function getMigration(clients: E2eClients, name: string): Promise<MigrationObject> {
   return (await clients.custom.getClusterCustomObject({
     group: GROUP,

@@ -5,8 +5,7 @@ import { afterAll, beforeAll } from "vitest";
 import { type AppNamespaceOptions, createAppNamespace } from "./apps.ts";
 import { installCrd } from "./crd.ts";
 import { type E2eClients, e2eClients, uniqueName } from "./kube.ts";
-import { kubectl } from "./kubectl.ts";
-import { deleteMigration } from "./migrations.ts";
+import { deleteMigration, patchMigrationSpec } from "./migrations.ts";
 import { type OperatorOptions, type OperatorProcess, startOperator } from "./operator.ts";
 
 export interface MigrationSuite {
@@ -60,17 +59,7 @@ export function migrationSuite(options: { operator?: OperatorOptions; before?: (
       namespaces.push(name);
       return name;
     },
-    patchSpec: async (name, spec) => {
-      const result = await kubectl([
-        "patch",
-        "meshmigration",
-        name,
-        "--type=merge",
-        "-p",
-        JSON.stringify({ spec }),
-      ]);
-      if (result.code !== 0) throw new Error(result.stderr);
-    },
+    patchSpec: patchMigrationSpec,
   };
   return suite;
 }
