@@ -7,6 +7,7 @@
 //   npm run demo -- --timeout=20m     wait longer for the migration (default 10m)
 //   npm run demo -- --hold            stop at the gate after the canary batch; advance it yourself
 //   npm run demo -- --clean           remove what the demo created, keep the cluster
+//   npm run demo -- --stop            stop everything the demo started: its operator and the cluster
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -18,11 +19,13 @@ import {
   meshModeFromEnv,
   readState,
   startLocalCluster,
+  stopLocalCluster,
 } from "../test/cluster/local-cluster.ts";
 import { DEMO_NAMESPACES, deleteDemoApps, ensureDemoApps, waitForAppsOnIstio } from "./demo/apps.ts";
 import { demoCommands } from "./demo/commands.ts";
 import { clusterKubectl, type Kubectl } from "./demo/kubectl.ts";
 import { runningOperatorPid, startDemoOperator, stopDemoOperator } from "./demo/operator.ts";
+import { writePluginShim } from "./demo/plugin-shim.ts";
 import type { MigrationSnapshot } from "./demo/progress.ts";
 import {
   CRD_DIR,
@@ -36,10 +39,11 @@ import {
 } from "./demo/settings.ts";
 import { readSnapshot, type WatchResult, watchMigration } from "./demo/watch.ts";
 
-const USAGE = `usage: npm run demo [-- [--timeout=10m] [--hold] [--clean] [--dir=DIR]]
+const USAGE = `usage: npm run demo [-- [--timeout=10m] [--hold] [--clean] [--stop] [--dir=DIR]]
   --timeout=DURATION  how long to wait for the migration once applied (default 10m; e.g. 90s, 20m)
   --hold              stop at the gate after the ${GATE_BATCH} batch instead of advancing it
   --clean             delete the demo's namespaces, MeshMigration and operator; keep the cluster
+  --stop              stop the demo's operator and the local cluster (npm run demo starts both again)
   --dir=DIR           the local cluster's directory (default .cluster, or $MMO_CLUSTER_DIR)`;
 
 const { values } = (() => {
@@ -49,6 +53,7 @@ const { values } = (() => {
         timeout: { type: "string", default: "10m" },
         hold: { type: "boolean", default: false },
         clean: { type: "boolean", default: false },
+        stop: { type: "boolean", default: false },
         dir: { type: "string", default: process.env.MMO_CLUSTER_DIR ?? DEFAULT_CLUSTER_DIR },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -114,7 +119,20 @@ async function clean(): Promise<void> {
       .deleteNamespacedLease({ name: LEADER_ELECTION_ID, namespace: LEADER_ELECTION_NAMESPACE })
       .catch(() => undefined);
   }
-  say("\nDone. `npm run demo` starts the demo again; `npm run cluster:down` stops the cluster.");
+  say("\nDone. `npm run demo` starts the demo again; `npm run demo -- --stop` stops the cluster too.");
+}
+
+/** Everything the demo started, stopped: the operator first (it releases its Lease), then the cluster. */
+async function stop(): Promise<void> {
+  doing = "stopping the demo";
+  step("Stopping the demo's operator and the local cluster");
+  const pid = await stopDemoOperator(paths);
+  detail(
+    pid === undefined ? "the demo's operator was not running" : `the demo's operator (pid ${pid}) stopped`,
+  );
+  await stopLocalCluster(paths.clusterDir);
+  detail(`the local cluster in ${paths.clusterDir} stopped`);
+  say("\nDone. `npm run demo` starts it all again (the cached binaries make that quick).");
 }
 
 function loadKubeConfig(path: string): k8s.KubeConfig {
@@ -290,6 +308,7 @@ async function run(): Promise<void> {
       migration: MIGRATION_NAME,
       kubeconfig,
       binDir: cluster.state.binDir,
+      pluginDir: writePluginShim(paths.clusterDir),
       operatorPidFile: paths.operatorPidFile,
       operatorLog: paths.operatorLog,
       sampleNamespace: DEMO_NAMESPACES[1]?.name ?? "default",
@@ -310,7 +329,8 @@ process.on("SIGINT", () => {
 });
 
 try {
-  if (values.clean) await clean();
+  if (values.stop) await stop();
+  else if (values.clean) await clean();
   else await run();
 } catch (error) {
   fail(error);

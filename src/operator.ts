@@ -5,7 +5,13 @@ import * as k8s from "@kubernetes/client-node";
 import { GROUP, PLURAL, VERSION } from "./api/constants.ts";
 import { PHASES } from "./api/schema.ts";
 import { OWNER_ANNOTATION } from "./controller/bookkeeping.ts";
-import { podShape, webhookShape, withoutManagedFields, workloadShape } from "./controller/cache-shapes.ts";
+import {
+  podShape,
+  policyShape,
+  webhookShape,
+  withoutManagedFields,
+  workloadShape,
+} from "./controller/cache-shapes.ts";
 import { type EnqueueContext, enqueueChange, type WatchedKind } from "./controller/enqueue.ts";
 import { EventRecorder } from "./controller/events.ts";
 import { faultHookFromEnv } from "./controller/fault-injection.ts";
@@ -153,8 +159,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 /**
  * The caches the planner reads, and the mesh policy objects for the preflight (POLICY_RESOURCES),
  * whose CRDs may not be installed: an absent CRD simply means no objects, noticed once installed.
- * Each object is cached in the shape its readers need (cache-shapes.ts): pods and workloads cut
- * down to what the planner reads, everything else without managedFields.
+ * Each object is cached in the shape its readers need (cache-shapes.ts): pods, workloads and the
+ * bulkier mesh objects cut down to what the planner reads, everything else without managedFields.
  */
 function clusterInformers(kc: k8s.KubeConfig, migrationSelector: string | undefined, log: Logger) {
   const informers = createInformers(
@@ -191,7 +197,9 @@ function clusterInformers(kc: k8s.KubeConfig, migrationSelector: string | undefi
     Object.fromEntries(
       POLICY_RESOURCES.map((resource) => [
         resource.field,
-        informerSpec<k8s.KubernetesObject>(policyResourcePath(resource)),
+        informerSpec<k8s.KubernetesObject>(policyResourcePath(resource), {
+          transform: policyShape(resource.field),
+        }),
       ]),
     ),
     { logger: log, backoff: { maxMs: 120_000 }, transform: withoutManagedFields },
@@ -269,6 +277,7 @@ function migrationReconciler(
       for (const ns of status.namespaces) counts[ns.phase] = (counts[ns.phase] ?? 0) + 1;
       metrics.setMigrationNamespaces(name, counts);
       metrics.setDoubleMeshedPods(name, status.doubleMeshedPods);
+      metrics.setMigrationConditions(name, status.conditions);
     },
   });
 }

@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { freePort, isAlive } from "../../test/cluster/processes.ts";
 import {
-  DEMO_SELECTOR,
+  DEMO_OPERATOR_SELECTOR,
   type DemoPaths,
   LEADER_ELECTION_ID,
   LEADER_ELECTION_NAMESPACE,
@@ -52,8 +52,8 @@ export async function startDemoOperator(
       `--identity=${identity}`,
       `--leader-election-namespace=${LEADER_ELECTION_NAMESPACE}`,
       `--leader-election-id=${LEADER_ELECTION_ID}`,
-      // Only the demo's MeshMigrations: others on the same cluster belong to someone else.
-      `--migration-selector=${DEMO_SELECTOR}`,
+      // Every MeshMigration but the test suites' (they bring their own operators).
+      `--migration-selector=${DEMO_OPERATOR_SELECTOR}`,
     ],
     {
       cwd: REPO_ROOT,

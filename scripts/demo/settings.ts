@@ -5,13 +5,21 @@ import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
-/**
- * Everything the demo creates carries this label. Its operator only reconciles MeshMigrations
- * that carry it, so on a shared cluster it never acts on anybody else's migrations.
- */
+/** Everything the demo creates carries this label, so --clean finds it. */
 export const DEMO_LABEL_KEY = "app.kubernetes.io/part-of";
 export const DEMO_LABEL_VALUE = "mesh-migration-demo";
-export const DEMO_SELECTOR = `${DEMO_LABEL_KEY}=${DEMO_LABEL_VALUE}`;
+
+/**
+ * The label the end-to-end suites put on their MeshMigrations (test/support/operator.ts RUN_LABEL):
+ * each suite runs its own operator for them on the same local cluster.
+ */
+export const E2E_RUN_LABEL = "e2e.meshmigration.io/run";
+/**
+ * The demo's operator owns the demo's cluster: it handles every MeshMigration a user applies
+ * there (the README's "Using it" included), except the test suites', which have operators of
+ * their own.
+ */
+export const DEMO_OPERATOR_SELECTOR = `!${E2E_RUN_LABEL}`;
 
 export const MIGRATION_NAME = "demo-istio-to-linkerd";
 export const MIGRATION_FILE = join(REPO_ROOT, "examples", `${MIGRATION_NAME}.yaml`);

@@ -65,10 +65,16 @@ const PRINTER_COLUMNS: PrinterColumn[] = [
   { name: "Phase", type: "string", jsonPath: ".status.phase", description: "Where the migration stands." },
   { name: "Batch", type: "string", jsonPath: ".status.currentBatch", description: "The batch in progress." },
   {
+    name: "Direction",
+    type: "string",
+    jsonPath: ".status.direction",
+    description: "Forward (source to target) or Rollback.",
+  },
+  {
     name: "Progress",
     type: "string",
     jsonPath: ".status.progress",
-    description: "Migrated / total namespaces.",
+    description: "Namespaces done in that direction / total.",
   },
   {
     name: "Double-Meshed",

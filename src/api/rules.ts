@@ -93,6 +93,22 @@ export const revisionOnlyForIstio: SpecRule<MeshRefLike> = {
       : [],
 };
 
+const WAYPOINT_MESSAGE = "waypoint is only allowed when mesh is istio-ambient";
+
+export const waypointOnlyForAmbient: SpecRule<MeshRefLike & { waypoint?: unknown }> = {
+  id: "waypoint-without-ambient",
+  cel: {
+    rule: "self.mesh == 'istio-ambient' || !has(self.waypoint)",
+    message: WAYPOINT_MESSAGE,
+    fieldPath: ".waypoint",
+    reason: "FieldValueForbidden",
+  },
+  violations: (ref) =>
+    ref.waypoint !== undefined && ref.mesh !== "istio-ambient"
+      ? [{ path: ["waypoint"], message: WAYPOINT_MESSAGE }]
+      : [],
+};
+
 const UNIQUE_BATCH_NAMES_MESSAGE = "batch names must be unique";
 
 export const uniqueBatchNames: SpecRule<readonly BatchLike[]> = {
@@ -241,6 +257,7 @@ export const requirementValuesMatchOperator: SpecRule<RequirementLike> = {
 export const SPEC_RULES: ReadonlyArray<SpecRule<never>> = [
   sourceDiffersFromTarget,
   revisionOnlyForIstio,
+  waypointOnlyForAmbient,
   uniqueBatchNames,
   namespaceInOneBatch,
   notProtectedNamespace,

@@ -15,7 +15,9 @@ import {
   sourceDiffersFromTarget,
   stopAfterExistingBatch,
   uniqueBatchNames,
+  waypointOnlyForAmbient,
 } from "./rules.ts";
+import { patternRule } from "./structural.ts";
 
 // Limits that keep the CEL rules' estimated cost within the apiserver's budget.
 export const MAX_BATCHES = 20;
@@ -29,6 +31,8 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const DURATION = /^([0-9]+h([0-9]+m)?([0-9]+s)?|[0-9]+m([0-9]+s)?|[0-9]+s)$/;
+/** The same sentence from the CLI, the operator and the apiserver (the CRD's rule). */
+const DURATION_MESSAGE = 'must be a duration such as "90s", "10m" or "1h30m"';
 const CONDITION_TYPE =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/;
 const CONDITION_REASON = /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/;
@@ -84,25 +88,59 @@ const labelValue = () =>
 // ---------------------------------------------------------------------------------------------
 // Spec
 
-export const MeshRefSchema = enforce(
-  z.object({
-    mesh: z.enum(MESH_NAMES).meta({
+const meshRefFields = {
+  mesh: z.enum(MESH_NAMES).meta({
+    description:
+      "The mesh: istio (sidecar injection), istio-ambient (ztunnel, no sidecars), linkerd, " +
+      "or none (not meshed; use it to onboard workloads into a mesh or to take them out).",
+  }),
+  revision: labelValue()
+    .optional()
+    .meta({
       description:
-        "The mesh: istio (sidecar injection), istio-ambient (ztunnel, no sidecars), linkerd, " +
-        "or none (not meshed; use it to onboard workloads into a mesh or to take them out).",
+        "Istio control-plane revision (the istio.io/rev label value, e.g. 1-24). Only allowed with " +
+        "mesh istio. Leave it out to use the default injector (istio-injection=enabled).",
     }),
-    revision: labelValue()
+};
+
+export const MeshRefSchema = enforce(z.object(meshRefFields), [revisionOnlyForIstio]).meta({
+  description: "A mesh, and for Istio optionally its control-plane revision.",
+  ...celRules([revisionOnlyForIstio]),
+});
+
+export const WaypointSchema = z
+  .object({
+    name: dnsLabel().meta({
+      description:
+        "Name of the waypoint: a Gateway (gateway.networking.k8s.io) of gatewayClassName istio-waypoint " +
+        "in each namespace the migration moves, the same name in every one of them (e.g. waypoint).",
+    }),
+    create: z
+      .boolean()
       .optional()
       .meta({
         description:
-          "Istio control-plane revision (the istio.io/rev label value, e.g. 1-24). Only allowed with " +
-          "mesh istio. Leave it out to use the default injector (istio-injection=enabled).",
+          "When true, the operator creates the waypoint in each namespace (recorded as its own, removed on " +
+          "rollback) before the namespace joins ambient. When false or unset, the waypoint must already " +
+          "exist in each namespace: the preflight blocks on a namespace without it.",
       }),
-  }),
-  [revisionOnlyForIstio],
+  })
+  .meta({
+    description:
+      "The waypoint proxy each moved namespace uses (istio.io/use-waypoint), set up before the namespace " +
+      "joins ambient, as Istio's sidecar-to-ambient guide orders it. ztunnel enforces only L4; L7 " +
+      "AuthorizationPolicy, RequestAuthentication, WasmPlugin and HTTP routing need a waypoint. " +
+      "Only allowed with mesh istio-ambient.",
+  });
+
+export const TargetMeshRefSchema = enforce(
+  z.object({ ...meshRefFields, waypoint: WaypointSchema.optional() }),
+  [revisionOnlyForIstio, waypointOnlyForAmbient],
 ).meta({
-  description: "A mesh, and for Istio optionally its control-plane revision.",
-  ...celRules([revisionOnlyForIstio]),
+  description:
+    "A mesh, for Istio optionally its control-plane revision, and for Istio ambient optionally the " +
+    "waypoint of each moved namespace.",
+  ...celRules([revisionOnlyForIstio, waypointOnlyForAmbient]),
 });
 
 export const LabelSelectorRequirementSchema = enforce(
@@ -219,9 +257,10 @@ export const StrategySchema = z
     rolloutTimeout: z
       .string()
       .max(20, { error: "must be at most 20 characters" })
-      .regex(DURATION, { error: 'must be a duration such as "90s", "10m" or "1h30m"' })
+      .regex(DURATION, { error: DURATION_MESSAGE })
       .default("10m")
       .meta({
+        "x-kubernetes-validations": [patternRule(DURATION.source, DURATION_MESSAGE)],
         description:
           'How long one workload may take to roll out (e.g. "90s", "10m", "1h30m"). When exceeded ' +
           "the migration is marked Degraded and halts.",
@@ -250,7 +289,7 @@ export const StrategySchema = z
 export const MeshMigrationSpecSchema = enforce(
   z.object({
     source: MeshRefSchema.meta({ description: "The mesh the namespaces are in now." }),
-    target: MeshRefSchema.meta({ description: "The mesh the namespaces move to." }),
+    target: TargetMeshRefSchema.meta({ description: "The mesh the namespaces move to." }),
     batches: enforce(
       z
         .array(BatchSchema)
@@ -543,7 +582,13 @@ export const MeshMigrationStatusSchema = z
       .optional()
       .meta({ description: "The .metadata.generation this status was computed from." }),
     currentBatch: z.string().optional().meta({ description: "The batch being migrated (or rolled back)." }),
-    progress: z.string().optional().meta({ description: 'Migrated namespaces over total, e.g. "3/10".' }),
+    direction: z.enum(["Forward", "Rollback"]).optional().meta({
+      description:
+        "Which way the namespaces are moving: Forward (source to target) or Rollback (back to what was recorded).",
+    }),
+    progress: z.string().optional().meta({
+      description: 'Namespaces done in the current direction over total, e.g. "3/10" (see direction).',
+    }),
     migratedNamespaces: count("Namespaces migrated so far.").optional(),
     totalNamespaces: count("Namespaces in all batches.").optional(),
     doubleMeshedPods: count(
@@ -607,6 +652,8 @@ export const MeshMigrationSchema = z
 // Types
 
 export type MeshRefSpec = z.output<typeof MeshRefSchema>;
+export type TargetMeshRefSpec = z.output<typeof TargetMeshRefSchema>;
+export type WaypointSpec = z.output<typeof WaypointSchema>;
 export type LabelSelectorRequirement = z.output<typeof LabelSelectorRequirementSchema>;
 export type LabelSelector = z.output<typeof LabelSelectorSchema>;
 export type BatchSpec = z.output<typeof BatchSchema>;

@@ -104,6 +104,11 @@ function convert(
   normaliseInteger(out);
   // zod adds its own JavaScript date-time regex; the apiserver checks `format` with Go's parser.
   if (out.format === "date-time") delete out.pattern;
+  // A pattern restated as a CEL rule with a message: the apiserver then answers with the sentence,
+  // not the bare regular expression.
+  if (typeof out.pattern === "string" && patternIsRule(out.pattern, node["x-kubernetes-validations"])) {
+    delete out.pattern;
+  }
 
   const properties = asObject(node.properties);
   if (node.properties !== undefined) {
@@ -166,4 +171,17 @@ function normaliseInteger(node: JsonObject): void {
 
 function asObject(value: unknown): JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as JsonObject) : {};
+}
+
+/** The CEL rule that checks a pattern, as patternRule writes it. */
+export function patternRule(pattern: string, message: string): { rule: string; message: string } {
+  return { rule: `self.matches('${pattern}')`, message };
+}
+
+function patternIsRule(pattern: string, rules: unknown): boolean {
+  if (!Array.isArray(rules)) return false;
+  return rules.some(
+    (r) =>
+      typeof r === "object" && r !== null && (r as { rule?: unknown }).rule === `self.matches('${pattern}')`,
+  );
 }

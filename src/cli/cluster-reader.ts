@@ -1,7 +1,14 @@
 // Reads what a plan needs from a cluster with plain LIST calls, through the user's kubeconfig.
 // Nothing is ever written. A policy CRD that is not installed simply means no such objects.
 import * as k8s from "@kubernetes/client-node";
-import { POLICY_RESOURCES, type PolicyObjects, type UnreadablePolicies } from "../preflight/index.ts";
+import {
+  POLICY_RESOURCES,
+  type PolicyObjects,
+  type PolicyResource,
+  policyResourceName,
+  policyResourcePath,
+  type UnreadablePolicies,
+} from "../preflight/index.ts";
 import { describeApiError, statusCode } from "../runtime/api-error.ts";
 
 export interface ClusterSnapshot {
@@ -77,6 +84,19 @@ export class ClusterReader {
     };
   }
 
+  /** Every pod of the cluster, by namespace, in one list (for checks that read every namespace's pods). */
+  async allPods(): Promise<Map<string, k8s.V1Pod[]>> {
+    const list = await attempt("list pods", this.#server, () => this.#core.listPodForAllNamespaces());
+    const byNamespace = new Map<string, k8s.V1Pod[]>();
+    for (const pod of list.items) {
+      const namespace = pod.metadata?.namespace ?? "";
+      const pods = byNamespace.get(namespace);
+      if (pods) pods.push(pod);
+      else byNamespace.set(namespace, [pod]);
+    }
+    return byNamespace;
+  }
+
   /** Pods of the given namespaces (the ones the migration moves), by namespace. */
   async podsIn(namespaces: readonly string[]): Promise<Map<string, k8s.V1Pod[]>> {
     const lists = await Promise.all(
@@ -93,13 +113,9 @@ export class ClusterReader {
     const unreadablePolicies: UnreadablePolicies[] = [];
     const lists = await Promise.all(
       POLICY_RESOURCES.map(async (resource) => {
-        const what = `list ${resource.plural}.${resource.group}/${resource.version}`;
+        const what = `list ${policyResourceName(resource)}/${resource.version}`;
         try {
-          const list = (await this.#custom.listClusterCustomObject({
-            group: resource.group,
-            version: resource.version,
-            plural: resource.plural,
-          })) as { items?: unknown[] };
+          const list = await this.#listPolicy(resource);
           return [resource.field, list.items ?? []] as const;
         } catch (error) {
           // Not installed (or not this version): the mesh has no such objects to worry about.
@@ -108,12 +124,8 @@ export class ClusterReader {
           const code = statusCode(error);
           if (code === 401 || code === 403) {
             unreadablePolicies.push({
-              resource: `${resource.plural}.${resource.group}`,
-              reason: describeApiError(
-                "list",
-                `/apis/${resource.group}/${resource.version}/${resource.plural}`,
-                error,
-              ),
+              resource: policyResourceName(resource),
+              reason: describeApiError("list", policyResourcePath(resource), error),
             });
             return [resource.field, []] as const;
           }
@@ -122,5 +134,16 @@ export class ClusterReader {
       }),
     );
     return { policies: Object.fromEntries(lists) as PolicyObjects, unreadablePolicies };
+  }
+
+  /** One policy resource, cluster-wide; the core group's (Services) through the core client. */
+  async #listPolicy(resource: PolicyResource): Promise<{ items?: unknown[] }> {
+    if (resource.group === "" && resource.plural === "services")
+      return this.#core.listServiceForAllNamespaces();
+    return (await this.#custom.listClusterCustomObject({
+      group: resource.group,
+      version: resource.version,
+      plural: resource.plural,
+    })) as { items?: unknown[] };
   }
 }

@@ -17,6 +17,7 @@ import { resolveBatches } from "../controller/migration/batches.ts";
 import { namespaceFacts } from "../controller/observe.ts";
 import { planWholeMigration } from "../controller/whole-plan.ts";
 import { withComparableRevisions } from "../meshes/registry.ts";
+import { preflightReadsAllPods } from "../preflight/index.ts";
 import { ClusterReadError, ClusterReader, type ClusterSnapshot } from "./cluster-reader.ts";
 import { renderJson, renderTable } from "./render.ts";
 
@@ -157,7 +158,7 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function kubeConfigFor(options: PlanOptions): k8s.KubeConfig {
+export function kubeConfigFor(options: Pick<PlanOptions, "kubeconfig" | "context">): k8s.KubeConfig {
   const kubeConfig = new k8s.KubeConfig();
   if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
   else kubeConfig.loadFromDefault();
@@ -207,7 +208,9 @@ export async function runPlan(options: PlanOptions, io: CliIo): Promise<number> 
   try {
     const reader = new ClusterReader(kubeConfig);
     const snapshot = await reader.snapshot();
-    const pods = await reader.podsIn(movingNamespaceNames(parsed.spec, snapshot));
+    const pods = preflightReadsAllPods(parsed.spec.target)
+      ? await reader.allPods()
+      : await reader.podsIn(movingNamespaceNames(parsed.spec, snapshot));
     result = planFromSnapshot({ migration: manifest.name, spec: parsed.spec, snapshot, pods });
   } catch (error) {
     const reason =

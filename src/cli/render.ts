@@ -102,6 +102,22 @@ function namespaceDetails(ns: NamespaceOutline, batch: string, maxConcurrentRoll
   return lines;
 }
 
+type OutlinedBatch = MigrationOutline["batches"][number];
+
+/** A batch's rows in the table; a batch whose selector matches nothing keeps one (the summary counts it). */
+function batchRows(batch: OutlinedBatch): string[][] {
+  const label = batch.held ? `${batch.name} (held)` : batch.name;
+  if (batch.namespaces.length === 0) return [[label, "(no namespace matches)", "", "", "", ""]];
+  return batch.namespaces.map((ns) => [
+    label,
+    ns.name,
+    ns.exists ? ns.meshes.join(",") || "none" : "(missing)",
+    String(ns.restartWaves.flat().length),
+    String(ns.unmanagedPods.length),
+    changeSummary(ns.changes),
+  ]);
+}
+
 export function renderTable(
   outline: MigrationOutline,
   context: { migration: string | undefined; spec: MeshMigrationSpec },
@@ -113,17 +129,8 @@ export function renderTable(
     "",
   ];
 
-  const rows = outline.batches.flatMap((batch) =>
-    batch.namespaces.map((ns) => [
-      batch.held ? `${batch.name} (held)` : batch.name,
-      ns.name,
-      ns.exists ? ns.meshes.join(",") || "none" : "(missing)",
-      String(ns.restartWaves.flat().length),
-      String(ns.unmanagedPods.length),
-      changeSummary(ns.changes),
-    ]),
-  );
-  if (rows.length > 0) {
+  const rows = outline.batches.flatMap(batchRows);
+  if (outline.batches.some((batch) => batch.namespaces.length > 0)) {
     lines.push(
       ...table(["BATCH", "NAMESPACE", "MESH NOW", "RESTARTS", "UNMANAGED", "NAMESPACE CHANGES"], rows),
     );

@@ -64,7 +64,37 @@ export interface RestartWorkloadAction {
   event: StepEvent;
 }
 
-export type Action = RecordOriginalAction | RelabelAction | RestartWorkloadAction;
+/** Create the namespace's waypoint Gateway (spec.target.waypoint.create), marked as the migration's. */
+export interface CreateWaypointAction {
+  type: "CreateWaypoint";
+  namespace: string;
+  name: string;
+  owner: string;
+  event: StepEvent;
+}
+
+/** Set, restore or remove the namespace's istio.io/use-waypoint label: its own write, never with the relabel. */
+export interface UseWaypointAction {
+  type: "UseWaypoint";
+  namespace: string;
+  resourceVersion: string;
+  change: MarkerChange;
+  event: StepEvent;
+}
+
+/** Delete a waypoint Gateway the operator made, exactly the one read (uid and resourceVersion preconditions). */
+export interface DeleteWaypointAction {
+  type: "DeleteWaypoint";
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion: string;
+  event: StepEvent;
+}
+
+export type WaypointAction = CreateWaypointAction | UseWaypointAction | DeleteWaypointAction;
+
+export type Action = RecordOriginalAction | RelabelAction | RestartWorkloadAction | WaypointAction;
 
 /**
  * The keys an action writes, as marker changes: the executor sends them as merge patches, the

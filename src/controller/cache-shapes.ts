@@ -9,7 +9,8 @@
 // - Pods (podObservation, the mesh drivers' membership and revision tests, the double-mesh
 //   check): metadata name, namespace, uid, resourceVersion, labels, annotations, ownerReferences,
 //   deletionTimestamp; spec.containers and spec.initContainers by name and image (and an init
-//   container's restartPolicy: a native sidecar), spec.hostNetwork; status.phase;
+//   container's restartPolicy: a native sidecar), spec.hostNetwork; status.phase; the istio-proxy's
+//   env names and its ISTIO_META_ENABLE_HBONE value (the ambient preflight's HBONE check);
 // - Deployments, StatefulSets, DaemonSets (workload facts, rollout state, the preflight, the
 //   control planes' readiness, Linkerd's default inbound policy from linkerd-destination's
 //   arguments): metadata name, namespace, uid, resourceVersion, generation, labels, annotations,
@@ -17,11 +18,18 @@
 //   serviceAccountName, automountServiceAccountToken and containers by name, image and args;
 //   status's rollout counters and revisions;
 // - MutatingWebhookConfigurations: all but the CA bundles;
-// - Namespaces, MeshMigrations, the guard's policy and binding, mesh policies: all but
-//   managedFields.
+// - Namespaces, MeshMigrations, the guard's policy and binding, PeerAuthentications,
+//   AuthorizationPolicies, Linkerd's policies and Gateways: all but managedFields;
+// - the other mesh objects the ambient preflight reads (policyShape): their names, what they
+//   attach to (selector, targetRefs) and the few spec fields it reads, not their payloads (an
+//   EnvoyFilter's patches, a WasmPlugin's config, a RequestAuthentication's JWKS, routes);
+//   Services: name, namespace and labels.
 // test/unit/controller/cache-shapes.test.ts runs the planner on the real fixtures' pods and
 // workloads whole and shaped, records every field it reads, and checks each survives.
 import type * as k8s from "@kubernetes/client-node";
+import { ISTIO_PROXY_CONTAINER } from "../meshes/istio.ts";
+import type { PolicyObjects } from "../preflight/index.ts";
+import { HBONE_ENV } from "../preflight/istio-hbone-capable.ts";
 
 type Json = Record<string, unknown>;
 
@@ -69,6 +77,19 @@ function ownerReferences(refs: k8s.V1OwnerReference[] | undefined): k8s.V1OwnerR
   return refs?.map((ref) => pick(ref, OWNER_REFERENCE) as k8s.V1OwnerReference);
 }
 
+/**
+ * The istio-proxy's env as the preflight reads it: every variable's name (it looks one up by
+ * name), and the value of ISTIO_META_ENABLE_HBONE only.
+ */
+function proxyEnv(container: k8s.V1Container): k8s.V1EnvVar[] | undefined {
+  if (container.name !== ISTIO_PROXY_CONTAINER || container.env === undefined) return undefined;
+  return container.env.map((variable) =>
+    variable.name === HBONE_ENV
+      ? defined({ name: variable.name, value: variable.value })
+      : { name: variable.name },
+  );
+}
+
 /** A Pod as the planner reads it (see the list at the top). */
 export function podShape(pod: k8s.V1Pod): k8s.V1Pod {
   const spec = pod.spec;
@@ -81,9 +102,9 @@ export function podShape(pod: k8s.V1Pod): k8s.V1Pod {
     spec:
       spec &&
       defined({
-        containers: spec.containers?.map((c) => defined({ name: c.name, image: c.image })),
+        containers: spec.containers?.map((c) => defined({ name: c.name, image: c.image, env: proxyEnv(c) })),
         initContainers: spec.initContainers?.map((c) =>
-          defined({ name: c.name, image: c.image, restartPolicy: c.restartPolicy }),
+          defined({ name: c.name, image: c.image, restartPolicy: c.restartPolicy, env: proxyEnv(c) }),
         ),
         hostNetwork: spec.hostNetwork,
       }),
@@ -164,4 +185,79 @@ export function webhookShape(config: k8s.V1MutatingWebhookConfiguration): k8s.V1
       return { ...webhook, clientConfig };
     }),
   };
+}
+
+const POLICY_METADATA = [
+  "name",
+  "namespace",
+  "uid",
+  "resourceVersion",
+] as const satisfies readonly (keyof k8s.V1ObjectMeta)[];
+/** What an Istio object attaches to: a workload selector, or targetRef(s). */
+const ATTACHMENT = ["selector", "targetRef", "targetRefs"] as const;
+
+type SpecPick = (spec: Json) => Json;
+
+/** The object with its name and only the spec fields `pickSpec` keeps. */
+function specShape(pickSpec: SpecPick): (obj: k8s.KubernetesObject) => k8s.KubernetesObject {
+  return (obj) => {
+    const spec = (obj as { spec?: Json }).spec;
+    return defined({
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      metadata: pick(obj.metadata, POLICY_METADATA),
+      spec: spec && defined(pickSpec(spec)),
+    });
+  };
+}
+
+const only =
+  (...keys: string[]): SpecPick =>
+  (spec) =>
+    pick(spec, keys) ?? {};
+
+/** Each list entry cut to the given keys (an HTTP route to its name, a subset to its name). */
+function entries(list: unknown, keys: string[]): Json[] | undefined {
+  return Array.isArray(list) ? list.map((entry) => pick(entry as Json, keys) ?? {}) : undefined;
+}
+
+/** An EnvoyFilter's patches, each down to what it changes and which proxies it matches. */
+function patches(list: unknown): Json[] | undefined {
+  if (!Array.isArray(list)) return undefined;
+  return list.map((patch: Json) => {
+    const match = patch?.match as Json | undefined;
+    return defined({ applyTo: patch?.applyTo, match: match && defined({ context: match.context }) });
+  });
+}
+
+const POLICY_SHAPES: Partial<
+  Record<keyof PolicyObjects, (obj: k8s.KubernetesObject) => k8s.KubernetesObject>
+> = {
+  requestAuthentications: specShape(only(...ATTACHMENT)),
+  wasmPlugins: specShape(only(...ATTACHMENT)),
+  telemetries: specShape(only(...ATTACHMENT, "tracing", "accessLogging", "metrics")),
+  envoyFilters: specShape((spec) =>
+    defined({
+      workloadSelector: spec.workloadSelector,
+      targetRefs: spec.targetRefs,
+      configPatches: patches(spec.configPatches),
+    }),
+  ),
+  virtualServices: specShape((spec) =>
+    defined({ hosts: spec.hosts, gateways: spec.gateways, http: entries(spec.http, ["name"]) }),
+  ),
+  destinationRules: specShape((spec) =>
+    defined({ host: spec.host, subsets: entries(spec.subsets, ["name"]) }),
+  ),
+  services: (service) =>
+    defined({
+      apiVersion: service.apiVersion,
+      kind: service.kind,
+      metadata: pick(service.metadata, [...POLICY_METADATA, "labels"]),
+    }),
+};
+
+/** The cache shape of one policy resource's objects: its own shape, or everything but managedFields. */
+export function policyShape(field: keyof PolicyObjects): (obj: k8s.KubernetesObject) => k8s.KubernetesObject {
+  return POLICY_SHAPES[field] ?? withoutManagedFields;
 }

@@ -4,7 +4,7 @@
 // and give the same warnings.
 import type * as k8s from "@kubernetes/client-node";
 import type { MeshMigrationSpec, MigrationWarning } from "../api/schema.ts";
-import { driverFor } from "../meshes/registry.ts";
+import { driverFor, meshRunsOwnPod } from "../meshes/registry.ts";
 import {
   LINKERD_DESTINATION_NAME,
   LINKERD_DESTINATION_NAMESPACE,
@@ -16,6 +16,7 @@ import {
 } from "../preflight/index.ts";
 import type { ControlPlaneFacts, NamespaceFacts, PodObservation, WorkloadFacts } from "./facts.ts";
 import { resolveBatches } from "./migration/batches.ts";
+import { type GatewayFacts, gatewayFacts } from "./namespace/waypoint-gateway.ts";
 import {
   controlPlaneFacts,
   daemonSetFacts,
@@ -44,6 +45,8 @@ export interface MigrationFacts {
   namespaces: Map<string, NamespaceFacts>;
   workloadsIn: (namespace: string) => WorkloadFacts[];
   podsIn: (namespace: string) => PodObservation[];
+  /** A namespace's Gateways, for the waypoint steps. */
+  gatewaysIn: (namespace: string) => GatewayFacts[];
   targetControlPlane: ControlPlaneFacts;
   sourceControlPlane: ControlPlaneFacts;
   warnings: MigrationWarning[];
@@ -63,28 +66,49 @@ export function migrationFacts(spec: MeshMigrationSpec, cluster: ClusterReadings
     target: spec.target,
     batches: resolveBatches(spec, namespaces),
     namespaces,
-    workloadsIn: (ns) => [
-      ...cluster.deploymentsIn(ns).map((w) => preflightWorkloadOf("Deployment", w)),
-      ...cluster.statefulSetsIn(ns).map((w) => preflightWorkloadOf("StatefulSet", w)),
-      ...cluster.daemonSetsIn(ns).map((w) => preflightWorkloadOf("DaemonSet", w)),
-    ],
+    workloadsIn: (ns) =>
+      [
+        ...cluster.deploymentsIn(ns).map((w) => preflightWorkloadOf("Deployment", w)),
+        ...cluster.statefulSetsIn(ns).map((w) => preflightWorkloadOf("StatefulSet", w)),
+        ...cluster.daemonSetsIn(ns).map((w) => preflightWorkloadOf("DaemonSet", w)),
+      ].filter((w) => !meshRunsOwnPod(w.template.labels)),
     policies: cluster.policies,
     unreadablePolicies: cluster.unreadablePolicies,
     webhooks: cluster.webhooks,
     linkerdDefaultInboundPolicy: linkerdDefaultInboundPolicyOf(
       cluster.deployment(LINKERD_DESTINATION_NAMESPACE, LINKERD_DESTINATION_NAME),
     ),
+    waypoint: spec.target.waypoint,
+    podsIn: cluster.podsIn,
   });
   return {
     namespaces,
-    workloadsIn: (ns) => [
-      ...cluster.deploymentsIn(ns).map(deploymentFacts),
-      ...cluster.statefulSetsIn(ns).map(statefulSetFacts),
-      ...cluster.daemonSetsIn(ns).map(daemonSetFacts),
-    ],
-    podsIn: (ns) => cluster.podsIn(ns).map(podObservation),
+    workloadsIn: (ns) => applicationWorkloads(cluster, ns),
+    podsIn: (ns) =>
+      cluster
+        .podsIn(ns)
+        .filter((pod) => !meshRunsOwnPod(pod.metadata?.labels ?? {}))
+        .map(podObservation),
+    gatewaysIn: gatewaysByNamespace(cluster.policies.gateways ?? []),
     targetControlPlane: controlPlaneFacts(driverFor(spec.target.mesh).controlPlane(spec.target), lookup),
     sourceControlPlane: controlPlaneFacts(driverFor(spec.source.mesh).controlPlane(spec.source), lookup),
     warnings,
   };
+}
+
+/** The namespace's workloads a migration moves: all but those a mesh runs itself (waypoints). */
+export function applicationWorkloads(
+  cluster: Pick<ClusterReadings, "deploymentsIn" | "statefulSetsIn" | "daemonSetsIn">,
+  namespace: string,
+): WorkloadFacts[] {
+  return [
+    ...cluster.deploymentsIn(namespace).map(deploymentFacts),
+    ...cluster.statefulSetsIn(namespace).map(statefulSetFacts),
+    ...cluster.daemonSetsIn(namespace).map(daemonSetFacts),
+  ].filter((workload) => !meshRunsOwnPod(workload.template.labels));
+}
+
+function gatewaysByNamespace(objects: readonly unknown[]): (namespace: string) => GatewayFacts[] {
+  const gateways = objects.map(gatewayFacts).filter((g) => g !== undefined);
+  return (namespace) => gateways.filter((g) => g.namespace === namespace);
 }

@@ -5,7 +5,14 @@ import type * as k8s from "@kubernetes/client-node";
 import { FIELD_MANAGER } from "../api/constants.ts";
 import type { MarkerChange } from "../meshes/driver.ts";
 import { mergePatchOptions } from "../runtime/patch.ts";
-import { type Action, type RestartWorkloadAction, recordOriginalChange, restartChanges } from "./actions.ts";
+import {
+  type Action,
+  type DeleteWaypointAction,
+  type RestartWorkloadAction,
+  recordOriginalChange,
+  restartChanges,
+} from "./actions.ts";
+import { GATEWAY_API, waypointManifest } from "./namespace/waypoint-gateway.ts";
 
 /** The object changed since the plan read it; the reconcile runs again on fresh state. */
 export class StaleReadError extends Error {
@@ -42,6 +49,8 @@ function markerPatch(change: MarkerChange): {
 export interface ExecutorClients {
   core: k8s.CoreV1Api;
   apps: k8s.AppsV1Api;
+  /** Gateways (waypoints) are custom objects to the client. */
+  custom: k8s.CustomObjectsApi;
 }
 
 async function conflictSafe<T>(what: string, call: () => Promise<T>): Promise<T> {
@@ -75,6 +84,7 @@ export async function executeAction(clients: ExecutorClients, action: Action): P
       );
       return;
     case "Relabel":
+    case "UseWaypoint":
       await conflictSafe(`relabel namespace ${action.namespace}`, () =>
         clients.core.patchNamespace(
           {
@@ -89,6 +99,36 @@ export async function executeAction(clients: ExecutorClients, action: Action): P
     case "RestartWorkload":
       await restartWorkload(clients, action);
       return;
+    case "CreateWaypoint":
+      // A create, not an apply: an apply would adopt a Gateway someone made meanwhile as ours.
+      await conflictSafe(`create waypoint ${action.namespace}/${action.name}`, () =>
+        clients.custom.createNamespacedCustomObject({
+          ...GATEWAY_API,
+          namespace: action.namespace,
+          fieldManager: FIELD_MANAGER,
+          body: waypointManifest(action.namespace, action.name, action.owner),
+        }),
+      );
+      return;
+    case "DeleteWaypoint":
+      await deleteWaypoint(clients, action);
+      return;
+  }
+}
+
+/** Deletes exactly the Gateway that was read as ours; one already gone is done. */
+async function deleteWaypoint(clients: ExecutorClients, action: DeleteWaypointAction): Promise<void> {
+  try {
+    await conflictSafe(`delete waypoint ${action.namespace}/${action.name}`, () =>
+      clients.custom.deleteNamespacedCustomObject({
+        ...GATEWAY_API,
+        namespace: action.namespace,
+        name: action.name,
+        body: { preconditions: { uid: action.uid, resourceVersion: action.resourceVersion } },
+      }),
+    );
+  } catch (error) {
+    if ((error as { code?: number }).code !== 404) throw error;
   }
 }
 

@@ -1,11 +1,19 @@
 // The double-mesh guard: a ValidatingAdmissionPolicy (GA since Kubernetes 1.30)
 // and its binding, which the operator installs and keeps in place. It refuses,
 // at admission, a pod two meshes would take (two meshes' proxies, or a linkerd-proxy
-// pod enrolled in Istio ambient), as each mesh driver describes its admission. It
-// covers the namespaces a MeshMigration owns: they carry the owner label.
+// pod enrolled in Istio ambient), as each mesh driver describes its admission, and a
+// pod of a mesh we do not drive (Kuma, App Mesh, …) that one of ours would take too, as
+// src/meshes/foreign-meshes.ts recognises it. It covers the namespaces a MeshMigration
+// owns: they carry the owner label.
 import type * as k8s from "@kubernetes/client-node";
 import { FIELD_MANAGER } from "../api/constants.ts";
 import type { MeshDriver } from "../meshes/driver.ts";
+import {
+  celOfForeignMesh,
+  celString,
+  type ForeignMesh,
+  foreignMeshesBeside,
+} from "../meshes/foreign-meshes.ts";
 import { MESH_DRIVERS } from "../meshes/registry.ts";
 import { OWNER_LABEL } from "./bookkeeping.ts";
 
@@ -35,12 +43,39 @@ function clashingPairs(drivers: readonly MeshDriver[]): Array<[MeshDriver, MeshD
   );
 }
 
+/** What the guard says of a pod a mesh takes: "carries" + "istio-proxy (Istio)". */
+interface Said {
+  verb: string;
+  what: string;
+}
+
 /** "carries istio-proxy (Istio) and linkerd-proxy (Linkerd)", "carries linkerd-proxy (Linkerd) and is enrolled in …". */
-function bothSaid(a: MeshDriver, b: MeshDriver): string {
-  const first = `${a.admission?.verb} ${a.admission?.what}`;
-  return a.admission?.verb === b.admission?.verb
-    ? `${first} and ${b.admission?.what}`
-    : `${first} and ${b.admission?.verb} ${b.admission?.what}`;
+function bothSaid(a: Said | undefined, b: Said | undefined): string {
+  const first = `${a?.verb} ${a?.what}`;
+  return a?.verb === b?.verb ? `${first} and ${b?.what}` : `${first} and ${b?.verb} ${b?.what}`;
+}
+
+/** The CEL variable of a mesh we do not drive ("kuma" → "foreign_kuma"), apart from the drivers' names. */
+function foreignCelName(mesh: ForeignMesh): string {
+  return `foreign_${celName(mesh.id)}`;
+}
+
+/** One rule per mesh we do not drive and mesh of ours: a pod the first runs, the second must not take too. */
+function foreignValidations(foreign: readonly ForeignMesh[], guarded: readonly MeshDriver[]) {
+  return foreign.flatMap((mesh) =>
+    guarded.map((driver) => {
+      const theirs: Said = { verb: "is", what: `meshed by ${mesh.title} (${mesh.evidence})` };
+      const said =
+        `the pod ${bothSaid(theirs, driver.admission)}: two meshes in one pod. ` +
+        "Refused by the double-mesh guard of MeshMigration ";
+      const remedy = `; move the pod out of ${mesh.title} first (${mesh.leave}), or remove ${driver.admission?.remedy}`;
+      return {
+        expression: `!(variables.${foreignCelName(mesh)} && variables.${celName(driver.name)})`,
+        reason: "Forbidden",
+        messageExpression: `${celString(said)} + variables.migration + ${celString(remedy)}`,
+      };
+    }),
+  );
 }
 
 /** The guard, from what each mesh driver says about admission: one variable per mesh, one rule per clashing pair. */
@@ -50,6 +85,7 @@ export function guardPolicy(
   const label = (obj: string, key: string) =>
     `(has(${obj}.metadata.labels) && '${key}' in ${obj}.metadata.labels ? ${obj}.metadata.labels['${key}'] : '')`;
   const guarded = drivers.filter((d) => d.admission !== undefined);
+  const foreign = foreignMeshesBeside(drivers);
   return {
     apiVersion: "admissionregistration.k8s.io/v1",
     kind: "ValidatingAdmissionPolicy",
@@ -69,16 +105,20 @@ export function guardPolicy(
             "(has(object.spec.initContainers) ? object.spec.initContainers.map(c, c.name) : [])",
         },
         ...guarded.map((d) => ({ name: celName(d.name), expression: d.admission?.cel ?? "false" })),
+        ...foreign.map((mesh) => ({ name: foreignCelName(mesh), expression: celOfForeignMesh(mesh) })),
         { name: "migration", expression: label("namespaceObject", OWNER_LABEL) },
       ],
-      validations: clashingPairs(drivers).map(([a, b]) => ({
-        expression: `!(variables.${celName(a.name)} && variables.${celName(b.name)})`,
-        reason: "Forbidden",
-        messageExpression:
-          `'the pod ${bothSaid(a, b)}: two meshes in one pod. ` +
-          "Refused by the double-mesh guard of MeshMigration ' + variables.migration + " +
-          `'; remove ${a.admission?.remedy} or ${b.admission?.remedy}, whichever belongs to the mesh this namespace is leaving'`,
-      })),
+      validations: [
+        ...clashingPairs(drivers).map(([a, b]) => ({
+          expression: `!(variables.${celName(a.name)} && variables.${celName(b.name)})`,
+          reason: "Forbidden",
+          messageExpression:
+            `'the pod ${bothSaid(a.admission, b.admission)}: two meshes in one pod. ` +
+            "Refused by the double-mesh guard of MeshMigration ' + variables.migration + " +
+            `'; remove ${a.admission?.remedy} or ${b.admission?.remedy}, whichever belongs to the mesh this namespace is leaving'`,
+        })),
+        ...foreignValidations(foreign, guarded),
+      ],
     },
   };
 }

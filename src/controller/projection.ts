@@ -16,6 +16,7 @@ import {
 import { type Action, type RestartWorkloadAction, recordOriginalChange, restartChanges } from "./actions.ts";
 import type { NamespaceFacts, PodObservation, WorkloadFacts } from "./facts.ts";
 import type { NamespacePlan } from "./namespace/types.ts";
+import { type GatewayFacts, projectWaypointAction } from "./namespace/waypoint-gateway.ts";
 import { expectsMesh } from "./restarts.ts";
 
 /** One namespace as the planner sees it. */
@@ -23,6 +24,7 @@ export interface NamespaceState {
   ns: NamespaceFacts;
   workloads: WorkloadFacts[];
   pods: PodObservation[];
+  gateways?: GatewayFacts[] | undefined;
 }
 
 export interface ProjectedNamespace {
@@ -59,6 +61,7 @@ function copyState(state: NamespaceState): NamespaceState {
     ns: structuredClone(state.ns),
     workloads: structuredClone(state.workloads),
     pods: structuredClone(state.pods),
+    gateways: structuredClone(state.gateways),
   };
 }
 
@@ -74,6 +77,11 @@ function applyAction(state: NamespaceState, action: Action): NamespaceState {
       return { ...state, ns: { ...state.ns, markers: applyChange(state.ns.markers, action.change) } };
     case "RestartWorkload":
       return restartWorkload(state, action);
+    case "UseWaypoint":
+      return { ...state, ns: { ...state.ns, markers: applyChange(state.ns.markers, action.change) } };
+    case "CreateWaypoint":
+    case "DeleteWaypoint":
+      return { ...state, gateways: projectWaypointAction(state.gateways ?? [], action) };
   }
 }
 

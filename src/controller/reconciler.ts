@@ -11,19 +11,23 @@ import {
   parseSpec,
 } from "../api/schema.ts";
 import { withComparableRevisions } from "../meshes/registry.ts";
-import { POLICY_RESOURCES, type PolicyObjects, type UnreadablePolicies } from "../preflight/index.ts";
-import { statusCode } from "../runtime/api-error.ts";
-import { type ClusterReadings, migrationFacts } from "./cluster-facts.ts";
+import {
+  POLICY_RESOURCES,
+  type PolicyObjects,
+  policyResourceName as resourceName,
+  type UnreadablePolicies,
+} from "../preflight/index.ts";
+import { describeApiError, statusCode } from "../runtime/api-error.ts";
+import { applicationWorkloads, type ClusterReadings, migrationFacts } from "./cluster-facts.ts";
 import type { Condition } from "./conditions.ts";
 import { mergeConditions, newlyRaised } from "./conditions.ts";
 import { bookkeepingOf, finalizersWith, releaseBookkeeping } from "./deletion.ts";
-import type { EventRecorder } from "./events.ts";
+import type { EventRecorder, EventTarget } from "./events.ts";
 import { type ExecutorClients, executeAction, MERGE_PATCH } from "./executor.ts";
 import type { WorkloadFacts } from "./facts.ts";
 import type { FaultHook } from "./fault-injection.ts";
 import { planMigration } from "./migration/plan-migration.ts";
 import type { MigrationPlan } from "./migration/types.ts";
-import { daemonSetFacts, deploymentFacts, statefulSetFacts } from "./observe.ts";
 import { StatusWritesInFlight, statusNeedsWrite } from "./status-writes.ts";
 import { planWholeMigration } from "./whole-plan.ts";
 
@@ -50,7 +54,7 @@ export interface ClusterCaches {
 /** "peerauthentications.security.istio.io", for messages. */
 function policyResourceName(field: string): string {
   const resource = POLICY_RESOURCES.find((r) => r.field === field);
-  return resource ? `${resource.plural}.${resource.group}` : field;
+  return resource ? resourceName(resource) : field;
 }
 
 /** The caches as the readings migrationFacts plans from. */
@@ -152,6 +156,7 @@ export class MigrationReconciler {
       namespaces,
       workloadsIn,
       podsIn,
+      gatewaysIn: facts.gatewaysIn,
       targetControlPlane,
       sourceControlPlane,
       warnings,
@@ -176,6 +181,7 @@ export class MigrationReconciler {
         namespaces,
         workloadsIn,
         podsIn,
+        gatewaysIn: facts.gatewaysIn,
         targetControlPlane,
         warnings,
         now,
@@ -184,7 +190,10 @@ export class MigrationReconciler {
         migration,
         dryRunStatus(plan.status, outline, warnings, migration.status?.conditions, generation, now),
       );
-      for (const event of warningEvents) await this.#deps.events.record(target, event);
+      // A halt the plan shows is raised now (Degraded is kept through the dry run), so its Warning
+      // Event is written now: the real run that follows finds the condition already raised.
+      const haltEvents = plan.events.filter((event) => event.type === "Warning");
+      for (const event of [...warningEvents, ...haltEvents]) await this.#deps.events.record(target, event);
       return { requeueAfterMs: 30_000 };
     }
 
@@ -200,7 +209,7 @@ export class MigrationReconciler {
         );
         return { requeueAfterMs: 0 };
       }
-      await executeAction(this.#deps.clients, action);
+      await this.#executeOrReport(target, action);
       // Logged once the apiserver accepted the change, never before.
       log.info({ migration: name, action: action.type, namespace: action.namespace }, action.event.message);
       await this.#deps.events.record(target, { ...action.event, action: action.type });
@@ -228,11 +237,14 @@ export class MigrationReconciler {
   /** The Deployments, StatefulSets and DaemonSets of a namespace, as planner facts. */
   #workloadsIn(namespace: string): WorkloadFacts[] {
     const { caches } = this.#deps;
-    return [
-      ...caches.deployments.list(namespace).map(deploymentFacts),
-      ...caches.statefulSets.list(namespace).map(statefulSetFacts),
-      ...caches.daemonSets.list(namespace).map(daemonSetFacts),
-    ];
+    return applicationWorkloads(
+      {
+        deploymentsIn: (ns) => caches.deployments.list(ns),
+        statefulSetsIn: (ns) => caches.statefulSets.list(ns),
+        daemonSetsIn: (ns) => caches.daemonSets.list(ns),
+      },
+      namespace,
+    );
   }
 
   /** The deletion's last step: every namespace is settled, so the bookkeeping and the finalizer go. */
@@ -262,6 +274,33 @@ export class MigrationReconciler {
       { migration: name, namespaces: target.namespaces },
       "MeshMigration deleted: unfinished namespaces were returned to their original, migrated ones stay; bookkeeping removed",
     );
+  }
+
+  /**
+   * One action; a write the apiserver refuses (RBAC, the write limits, another admission policy)
+   * is also a Warning Event on the MeshMigration, so a user sees it without the operator's log.
+   * The error still goes up: the key is retried with backoff.
+   */
+  async #executeOrReport(target: EventTarget, action: MigrationPlan["actions"][number]): Promise<void> {
+    try {
+      await executeAction(this.#deps.clients, action);
+    } catch (error) {
+      const code = statusCode(error);
+      if (code === 403 || code === 422) {
+        const where = action.namespace ? ` in namespace ${action.namespace}` : "";
+        await this.#deps.events.record(target, {
+          type: "Warning",
+          reason: "WriteRefused",
+          message:
+            `The apiserver refused the write of step ${action.type}${where}: ` +
+            `${describeApiError("write", action.type, error)}. Nothing of that step changed; it is retried ` +
+            "with backoff. Check that the operator's RBAC (deploy/cluster-role.yaml) and write limits " +
+            "(deploy/write-limits.yaml) are those of this operator version, and any admission policy that " +
+            "names the namespace.",
+        });
+      }
+      throw error;
+    }
   }
 
   async #patchFinalizers(migration: MeshMigrationObject, finalizers: string[]): Promise<void> {

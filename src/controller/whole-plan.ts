@@ -27,6 +27,8 @@ import { batchNamespaceProblems, resolveBatches, startedBatches } from "./migrat
 import type { MigrationSpecView, ResolvedBatch } from "./migration/types.ts";
 import { planNamespaceForward } from "./namespace/forward.ts";
 import { planNamespaceRollback } from "./namespace/rollback.ts";
+import type { GatewayFacts } from "./namespace/waypoint-gateway.ts";
+import { waypointStep } from "./namespace/waypoint-plan-steps.ts";
 import { type NamespaceState, type ProjectedNamespace, projectNamespace } from "./projection.ts";
 import { expectsMesh } from "./restarts.ts";
 
@@ -39,6 +41,8 @@ export interface WholePlanInput {
   namespaces: ReadonlyMap<string, NamespaceFacts>;
   workloadsIn: (namespace: string) => readonly WorkloadFacts[];
   podsIn: (namespace: string) => readonly PodObservation[];
+  /** A namespace's Gateways (waypoints); none when not given. */
+  gatewaysIn?: ((namespace: string) => readonly GatewayFacts[]) | undefined;
   targetControlPlane: ControlPlaneFacts;
   /** The preflight's findings (preflightWarnings), published with the plan. */
   warnings: readonly MigrationWarning[];
@@ -83,6 +87,7 @@ function projectionOf(input: WholePlanInput, ns: NamespaceFacts): ProjectedNames
     migration: input.migration ?? UNNAMED_MIGRATION,
     source: spec.source,
     target: spec.target,
+    waypoint: spec.target.waypoint,
     maxConcurrentRollouts: spec.strategy.maxConcurrentRollouts,
     rolloutTimeoutMs: parseDurationMs(spec.strategy.rolloutTimeout),
     now: input.now.getTime(),
@@ -92,6 +97,7 @@ function projectionOf(input: WholePlanInput, ns: NamespaceFacts): ProjectedNames
     ns,
     workloads: [...input.workloadsIn(ns.name)],
     pods: [...input.podsIn(ns.name)],
+    gateways: [...(input.gatewaysIn?.(ns.name) ?? [])],
   };
   if (spec.rollback === true) {
     return projectNamespace(start, (state) =>
@@ -158,6 +164,9 @@ function renderRounds(spec: MigrationSpecView, start: NamespaceFacts, rounds: Ac
     const restarts = round.filter((a): a is RestartWorkloadAction => a.type === "RestartWorkload");
     for (const action of round) {
       if (action.type === "RecordOriginal") rendered.changes.push(recordStep(action));
+      if (action.type === "UseWaypoint") markers = applyChange(markers, action.change);
+      const waypoint = waypointStep(action);
+      if (waypoint) rendered.changes.push(waypoint);
       if (action.type === "Relabel") {
         markers = applyChange(markers, action.change);
         rendered.changes.push(relabelStep(spec, action, { ...start, markers }, rendered.restarted.size > 0));

@@ -68,6 +68,14 @@ export interface MeshDriver {
   readonly namespaceLabelKeys: readonly string[];
   /** Every namespace annotation key this mesh reads. */
   readonly namespaceAnnotationKeys: readonly string[];
+  /**
+   * Every pod-template label and annotation key this mesh reads as an opt-in or opt-out: the
+   * keys the operator may rewrite on a workload (deploy/write-limits.yaml allows exactly these).
+   */
+  readonly templateMarkerKeys: {
+    readonly labels: readonly string[];
+    readonly annotations: readonly string[];
+  };
   /** Whether pods must be restarted to join this mesh (sidecar injection happens at admission). */
   readonly joinRequiresRestart: boolean;
   /** Whether pods must be restarted to leave this mesh (a sidecar stays until the pod is recreated). */
@@ -95,6 +103,12 @@ export interface MeshDriver {
   readonly skipsPodsMeshedBy?: readonly MeshName[];
   /** The control-plane revision a member pod was injected by, when the mesh has revisions and the pod says. */
   podRevision?(pod: PodFacts): string | undefined;
+  /**
+   * Whether pods with these labels (and workloads whose pod template carries them) are the mesh's
+   * own, run by its control plane in application namespaces (Istio's gateways and waypoints):
+   * never a migration's to restart, verify or count.
+   */
+  runsOwnPod?(podLabels: Readonly<Record<string, string>>): boolean;
   /** The revision a MeshRef without one stands for, when the mesh has revisions (the API allows them). */
   readonly defaultRevision?: string;
   /**

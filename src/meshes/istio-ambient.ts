@@ -19,6 +19,7 @@ export const istioAmbientDriver: MeshDriver = {
   // use-waypoint is recorded and restored with the namespace, never set by us.
   namespaceLabelKeys: [DATAPLANE_MODE_LABEL, USE_WAYPOINT_LABEL],
   namespaceAnnotationKeys: [],
+  templateMarkerKeys: { labels: [DATAPLANE_MODE_LABEL], annotations: [] },
   joinRequiresRestart: false,
   leaveRequiresRestart: false,
   // istio-cni skips pods that carry an Istio sidecar (sidecar.istio.io/status), and nothing else.

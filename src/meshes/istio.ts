@@ -13,6 +13,8 @@ import { hasProxy, podAnnotation } from "./pod-facts.ts";
 export const ISTIO_INJECTION_LABEL = "istio-injection";
 export const ISTIO_REVISION_KEY = "istio.io/rev";
 export const SIDECAR_INJECT_KEY = "sidecar.istio.io/inject";
+/** On what istiod's gateway deployment controller makes (gateways, waypoints): which controller manages it. */
+export const ISTIO_MANAGED_GATEWAY_LABEL = "gateway.istio.io/managed";
 export const SIDECAR_STATUS_ANNOTATION = "sidecar.istio.io/status";
 export const ISTIO_PROXY_CONTAINER = "istio-proxy";
 export const DEFAULT_REVISION = "default";
@@ -105,6 +107,7 @@ export const istioDriver: MeshDriver = {
   name: "istio",
   namespaceLabelKeys: [ISTIO_INJECTION_LABEL, ISTIO_REVISION_KEY],
   namespaceAnnotationKeys: [],
+  templateMarkerKeys: { labels: [SIDECAR_INJECT_KEY, ISTIO_REVISION_KEY], annotations: [SIDECAR_INJECT_KEY] },
   joinRequiresRestart: true,
   leaveRequiresRestart: true,
 
@@ -161,6 +164,8 @@ export const istioDriver: MeshDriver = {
 
   podRevision,
   defaultRevision: DEFAULT_REVISION,
+  // istiod's gateway deployment controller labels what it makes for a Gateway (waypoints included).
+  runsOwnPod: (labels) => labels[ISTIO_MANAGED_GATEWAY_LABEL] !== undefined,
   controlPlaneNamespace: ISTIO_NAMESPACE,
   trustDomain: { id: "istio", name: "Istio" },
   admission: {

@@ -16,6 +16,7 @@ export const linkerdDriver: MeshDriver = {
   // The policy annotation and webhook label are recorded and restored, never set by us.
   namespaceLabelKeys: [ADMISSION_WEBHOOKS_LABEL],
   namespaceAnnotationKeys: [LINKERD_INJECT_ANNOTATION, DEFAULT_INBOUND_POLICY_ANNOTATION],
+  templateMarkerKeys: { labels: [], annotations: [LINKERD_INJECT_ANNOTATION] },
   joinRequiresRestart: true,
   leaveRequiresRestart: true,
 

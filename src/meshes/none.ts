@@ -7,6 +7,7 @@ export const noneDriver: MeshDriver = {
   name: "none",
   namespaceLabelKeys: [],
   namespaceAnnotationKeys: [],
+  templateMarkerKeys: { labels: [], annotations: [] },
   joinRequiresRestart: false,
   leaveRequiresRestart: false,
   enroll: () => noChange(),

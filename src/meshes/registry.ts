@@ -1,5 +1,7 @@
 // Every mesh driver by name, and the questions that span meshes: which meshes a pod is on,
 // how a namespace or a pod template moves from one mesh to another.
+
+import { consulDriver } from "./consul.ts";
 import {
   type MarkerChange,
   type Markers,
@@ -10,14 +12,16 @@ import {
   type PodFacts,
   type TemplateOptIn,
 } from "./driver.ts";
+import { type ForeignMesh, foreignMeshesBeside, recognises } from "./foreign-meshes.ts";
 import { istioDriver } from "./istio.ts";
 import { istioAmbientDriver } from "./istio-ambient.ts";
 import { linkerdDriver } from "./linkerd.ts";
-import { mergeChanges, noChange, onlyPresentRemovals, removeMarkers } from "./markers.ts";
+import { hasChanges, mergeChanges, noChange, onlyPresentRemovals, removeMarkers } from "./markers.ts";
 import { noneDriver } from "./none.ts";
 
 /** Adding a mesh: one driver file and one line here. */
 export const MESH_DRIVERS: Record<MeshName, MeshDriver> = {
+  consul: consulDriver,
   istio: istioDriver,
   "istio-ambient": istioAmbientDriver,
   linkerd: linkerdDriver,
@@ -60,16 +64,31 @@ export function meshesOfPod(pod: PodFacts): MeshName[] {
     .map((driver) => driver.name);
 }
 
-/**
- * Two meshes in one pod. This covers the case neither mesh prevents: a linkerd-proxy pod that
- * istio-cni captured for ambient (linkerd and istio-ambient are both members then).
- */
-export function isDoubleMeshed(pod: PodFacts): boolean {
-  return meshesOfPod(pod).length >= 2;
+/** The meshes we do not drive (src/meshes/foreign-meshes.ts): the table less every mesh with a driver here. */
+const FOREIGN = foreignMeshesBeside(Object.values(MESH_DRIVERS));
+
+/** Every mesh we do not drive that runs the pod; a driver's mesh is never here. */
+export function foreignMeshesOfPod(pod: PodFacts): ForeignMesh[] {
+  return FOREIGN.filter((mesh) => recognises(mesh, pod));
+}
+
+/** On no mesh at all, ours or another's: the pods that are really unmeshed. */
+export function podOnNoMesh(pod: PodFacts): boolean {
+  return meshesOfPod(pod).length === 0 && foreignMeshesOfPod(pod).length === 0;
 }
 
 /**
- * Whether the pod is on exactly this mesh ref. For "none": on no mesh. With a revision, the pod
+ * Two meshes in one pod, a mesh we do not drive included. This covers the case neither mesh
+ * prevents: a linkerd-proxy pod that istio-cni captured for ambient (linkerd and istio-ambient are
+ * both members then).
+ */
+export function isDoubleMeshed(pod: PodFacts): boolean {
+  return meshesOfPod(pod).length + foreignMeshesOfPod(pod).length >= 2;
+}
+
+/**
+ * Whether the pod is on exactly this mesh ref. For "none": on none of our meshes (a pod of a mesh we
+ * do not drive is none of ours to move or restart; podOnNoMesh tells it apart). With a revision, the pod
  * must say which revision injected it; a pod that does not say matches no specific revision, so it
  * never counts as migrated to (or away from) one.
  */
@@ -122,6 +141,20 @@ export function allNamespaceMarkerKeys(): { labels: string[]; annotations: strin
   };
 }
 
+/** Whether a mesh runs this pod (or a workload with this pod template) itself: not a migration's to move. */
+export function meshRunsOwnPod(podLabels: Readonly<Record<string, string>>): boolean {
+  return Object.values(MESH_DRIVERS).some((driver) => driver.runsOwnPod?.(podLabels) === true);
+}
+
+/** Every pod-template key any driver reads as an opt-in or opt-out. */
+export function allTemplateMarkerKeys(): { labels: string[]; annotations: string[] } {
+  const drivers = Object.values(MESH_DRIVERS);
+  return {
+    labels: [...new Set(drivers.flatMap((driver) => driver.templateMarkerKeys.labels))],
+    annotations: [...new Set(drivers.flatMap((driver) => driver.templateMarkerKeys.annotations))],
+  };
+}
+
 /**
  * The one namespace change that moves a namespace from source to target: the source's markers
  * out and the target's in, so the namespace never carries two meshes' markers at once. Any third
@@ -171,11 +204,17 @@ function markerSet(marker: TemplateOptIn): MarkerChange {
   return change;
 }
 
+/** A mesh without a namespace marker (Consul): its pods join only through their template's opt-in. */
+function enrollsByTemplateOnly(ref: MeshRef): boolean {
+  return ref.mesh !== "none" && !hasChanges(driverFor(ref.mesh).enroll(ref));
+}
+
 /**
  * How to rewrite a pod template's metadata when its namespace moves from source to target.
  * - Opt-ins to the source are removed and replaced by the target's opt-in (nothing for "none").
  * - Opt-outs from the source are a deliberate choice: kept, and the target's opt-out is added.
  * - A template that already states a stance on the target (in or out) keeps it: nothing is added.
+ * - A target without a namespace marker gets its opt-in on every template that states nothing.
  * - Opt-ins and opt-outs of a third mesh are reported in `found` and left alone.
  * Opt-ins that name both source and target (e.g. `sidecar.istio.io/inject` between two Istio
  * revisions) stay as they are.
@@ -198,7 +237,7 @@ export function rewriteTemplateOptIns(
   // An opt-out wins over an opt-in of the same mesh, as in every mesh's injector.
   const stance = aboutSource.some((optIn) => !optIn.optsIn)
     ? "out"
-    : aboutSource.some((optIn) => optIn.optsIn)
+    : aboutSource.some((optIn) => optIn.optsIn) || enrollsByTemplateOnly(target)
       ? "in"
       : undefined;
   const replacement =

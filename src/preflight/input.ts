@@ -2,7 +2,7 @@
 // the workloads' pod templates, and the mesh policy objects as plain JSON (their CRDs may be
 // absent, and nothing about them is validated by us, so every reader is defensive).
 import type { WorkloadKind } from "../api/constants.ts";
-import type { Markers, MeshRef } from "../meshes/driver.ts";
+import type { Markers, MeshRef, PodFacts } from "../meshes/driver.ts";
 import { markersOf } from "../meshes/markers.ts";
 
 /** The pod-template facts the preflight needs from a Deployment, StatefulSet or DaemonSet. */
@@ -31,6 +31,38 @@ export interface PolicyObjects {
   linkerdAuthorizationPolicies?: readonly unknown[];
   /** policy.linkerd.io/v1alpha1 MeshTLSAuthentication */
   meshTLSAuthentications?: readonly unknown[];
+  /** security.istio.io/v1 RequestAuthentication */
+  requestAuthentications?: readonly unknown[];
+  /** networking.istio.io/v1 VirtualService */
+  virtualServices?: readonly unknown[];
+  /** networking.istio.io/v1 DestinationRule */
+  destinationRules?: readonly unknown[];
+  /** networking.istio.io/v1alpha3 EnvoyFilter */
+  envoyFilters?: readonly unknown[];
+  /** extensions.istio.io/v1alpha1 WasmPlugin */
+  wasmPlugins?: readonly unknown[];
+  /** telemetry.istio.io/v1 Telemetry */
+  telemetries?: readonly unknown[];
+  /** gateway.networking.k8s.io/v1 Gateway: waypoints are Gateways of gatewayClassName istio-waypoint. */
+  gateways?: readonly unknown[];
+  /** v1 Service, for its istio.io/use-waypoint label. */
+  services?: readonly unknown[];
+}
+
+/** The pod facts the preflight reads (V1Pod fits): the proxy's env says whether it speaks HBONE. */
+export interface PreflightPod extends PodFacts {
+  metadata?: PodFacts["metadata"] & { deletionTimestamp?: unknown };
+  spec?: {
+    containers?: Array<{ name?: string; image?: string; env?: EnvVarLike[] }>;
+    initContainers?: Array<{ name?: string; image?: string; restartPolicy?: string; env?: EnvVarLike[] }>;
+    hostNetwork?: boolean;
+  };
+  status?: { phase?: string };
+}
+
+export interface EnvVarLike {
+  name?: string;
+  value?: string;
 }
 
 /** The parts of a MutatingWebhookConfiguration the preflight reads (V1MutatingWebhookConfiguration fits). */
@@ -63,6 +95,10 @@ export interface PreflightInput {
   istioRootNamespace?: string | undefined;
   /** Linkerd's cluster-wide default inbound policy (proxy.defaultInboundPolicy), when known. */
   linkerdDefaultInboundPolicy?: string | undefined;
+  /** spec.target.waypoint: the waypoint each moved namespace will use (istio-ambient only). */
+  waypoint?: { name: string; create?: boolean | undefined } | undefined;
+  /** The pods of one namespace; read only by checks that need pod facts (HBONE capability). */
+  podsIn?: ((namespace: string) => readonly PreflightPod[]) | undefined;
 }
 
 interface PodTemplateHolder {

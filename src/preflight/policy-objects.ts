@@ -143,7 +143,7 @@ export interface MeshTLSAuthentication extends ObjectName {
   identityRefs: Reference[];
 }
 
-function readAll<S extends z.ZodType, T>(
+export function readAll<S extends z.ZodType, T>(
   objects: readonly unknown[] | undefined,
   schema: S,
   read: (parsed: z.output<S>) => T,

@@ -1,5 +1,6 @@
 // The mesh policy resources the preflight reads, once for every reader: the operator watches
 // them, the plan CLI lists them. A CRD that is not installed means no such objects.
+import type { MeshName } from "../meshes/driver.ts";
 import type { PolicyObjects } from "./input.ts";
 
 export interface PolicyResource {
@@ -8,7 +9,11 @@ export interface PolicyResource {
   group: string;
   version: string;
   plural: string;
+  /** The target meshes whose preflight reads it; every migration's when unset. */
+  forTargets?: readonly MeshName[];
 }
+
+const AMBIENT: readonly MeshName[] = ["istio-ambient"];
 
 export const POLICY_RESOURCES: readonly PolicyResource[] = [
   { field: "peerAuthentications", group: "security.istio.io", version: "v1", plural: "peerauthentications" },
@@ -31,9 +36,67 @@ export const POLICY_RESOURCES: readonly PolicyResource[] = [
     version: "v1alpha1",
     plural: "meshtlsauthentications",
   },
+  // What only a sidecar or a waypoint enforces, read for moves into Istio ambient.
+  {
+    field: "requestAuthentications",
+    group: "security.istio.io",
+    version: "v1",
+    plural: "requestauthentications",
+    forTargets: AMBIENT,
+  },
+  {
+    field: "virtualServices",
+    group: "networking.istio.io",
+    version: "v1",
+    plural: "virtualservices",
+    forTargets: AMBIENT,
+  },
+  {
+    field: "destinationRules",
+    group: "networking.istio.io",
+    version: "v1",
+    plural: "destinationrules",
+    forTargets: AMBIENT,
+  },
+  {
+    field: "envoyFilters",
+    group: "networking.istio.io",
+    version: "v1alpha3",
+    plural: "envoyfilters",
+    forTargets: AMBIENT,
+  },
+  {
+    field: "wasmPlugins",
+    group: "extensions.istio.io",
+    version: "v1alpha1",
+    plural: "wasmplugins",
+    forTargets: AMBIENT,
+  },
+  {
+    field: "telemetries",
+    group: "telemetry.istio.io",
+    version: "v1",
+    plural: "telemetries",
+    forTargets: AMBIENT,
+  },
+  {
+    field: "gateways",
+    group: "gateway.networking.k8s.io",
+    version: "v1",
+    plural: "gateways",
+    forTargets: AMBIENT,
+  },
+  // The core group (""): Services carry istio.io/use-waypoint.
+  { field: "services", group: "", version: "v1", plural: "services", forTargets: AMBIENT },
 ];
 
-/** The cluster-wide list/watch path of a policy resource. */
+/** The cluster-wide list/watch path of a policy resource (the core group is served under /api). */
 export function policyResourcePath(resource: PolicyResource): string {
+  if (resource.group === "") return `/api/${resource.version}/${resource.plural}`;
   return `/apis/${resource.group}/${resource.version}/${resource.plural}`;
+}
+
+/** "peerauthentications.security.istio.io", or "services" for the core group, for messages. */
+export function policyResourceName(resource: PolicyResource): string {
+  return resource.group === "" ? resource.plural : `${resource.plural}.${resource.group}`;
 }

@@ -3,7 +3,11 @@
 import type { MigrationWarning } from "../api/schema.ts";
 import { injectorFailurePolicyWarnings } from "./injector-failure-policy.ts";
 import type { PreflightInput } from "./input.ts";
+import { istioAmbientL7Warnings } from "./istio-ambient-l7.ts";
+import { istioAmbientRoutingWarnings } from "./istio-ambient-routing.ts";
+import { istioAmbientWaypointWarnings } from "./istio-ambient-waypoints.ts";
 import { istioAuthorizationWarnings } from "./istio-authorization.ts";
+import { istioHboneWarnings } from "./istio-hbone-capable.ts";
 import { istioStrictMtlsWarnings } from "./istio-strict-mtls.ts";
 import { linkerdInboundPolicyWarnings } from "./linkerd-inbound-policy.ts";
 import { linkerdServerWarnings } from "./linkerd-servers.ts";
@@ -21,6 +25,10 @@ const CHECKS: ReadonlyArray<(input: PreflightInput) => MigrationWarning[]> = [
   uninjectableWorkloadWarnings,
   targetOptOutWarnings,
   unreadablePolicyWarnings,
+  istioAmbientL7Warnings,
+  istioAmbientRoutingWarnings,
+  istioAmbientWaypointWarnings,
+  istioHboneWarnings,
 ];
 
 /** Blocking first, then by code, namespace and message, so the list is stable between runs. */

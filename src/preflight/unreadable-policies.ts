@@ -2,9 +2,17 @@
 // cross-mesh traffic, and nobody can tell. Each such resource is a blocking warning.
 import type { MigrationWarning } from "../api/schema.ts";
 import type { PreflightInput } from "./input.ts";
+import { POLICY_RESOURCES, policyResourceName } from "./policy-resources.ts";
+
+/** Whether this migration's preflight reads the resource (some are read only for some targets). */
+function readFor(input: PreflightInput, resourceName: string): boolean {
+  const resource = POLICY_RESOURCES.find((r) => policyResourceName(r) === resourceName);
+  return resource?.forTargets === undefined || resource.forTargets.includes(input.target.mesh);
+}
 
 export function unreadablePolicyWarnings(input: PreflightInput): MigrationWarning[] {
-  return (input.unreadablePolicies ?? []).map((unreadable) => ({
+  const unreadable = (input.unreadablePolicies ?? []).filter((u) => readFor(input, u.resource));
+  return unreadable.map((unreadable) => ({
     code: "PolicyUnreadable",
     severity: "Blocking",
     message:

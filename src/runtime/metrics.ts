@@ -27,6 +27,7 @@ export interface Metrics {
   readonly migrationNamespaces: Gauge<"migration" | "phase">;
   readonly migrationDoubleMeshedPods: Gauge<"migration">;
   readonly migrationPhase: Gauge<"migration" | "phase">;
+  readonly migrationCondition: Gauge<"migration" | "type" | "reason">;
 
   /** Observer for any WorkQueue: each queue reports under its own `name`. */
   workQueueObserver(): WorkQueueObserver;
@@ -40,6 +41,14 @@ export interface Metrics {
   /** meshmigration_namespaces: namespace count per phase; phases absent from `counts` drop to 0. */
   setMigrationNamespaces(migration: string, counts: Readonly<Record<string, number>>): void;
   setDoubleMeshedPods(migration: string, count: number): void;
+  /**
+   * meshmigration_condition: 1 for each condition that is True, with its reason, 0 for a type and
+   * reason it reported before (so an alert on Degraded sees it clear).
+   */
+  setMigrationConditions(
+    migration: string,
+    conditions: ReadonlyArray<{ type: string; status: string; reason: string }>,
+  ): void;
   /** Removes every series of a deleted migration, so it stops showing in dashboards. */
   forgetMigration(migration: string): void;
 }
@@ -131,9 +140,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
   });
 
+  const migrationCondition = new Gauge({
+    name: "meshmigration_condition",
+    help: "1 while a MeshMigration's condition of this type is True, with its reason; 0 once it is not.",
+    labelNames: ["migration", "type", "reason"] as const,
+    registers,
+  });
+
   // Label values each migration has reported, so they can be zeroed or removed later.
   const phasesSeen = new Map<string, Set<string>>();
   const namespacePhasesSeen = new Map<string, Set<string>>();
+  const conditionsSeen = new Map<string, Set<string>>();
   const seen = (index: Map<string, Set<string>>, migration: string): Set<string> => {
     let set = index.get(migration);
     if (!set) {
@@ -175,6 +192,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     migrationNamespaces,
     migrationDoubleMeshedPods,
     migrationPhase,
+    migrationCondition,
     workQueueObserver: () => workQueue,
     reconcileObserver: () => reconcile,
     leaderStatusObserver: () => leaderStatus,
@@ -192,12 +210,28 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     setDoubleMeshedPods(migration, count) {
       migrationDoubleMeshedPods.set({ migration }, count);
     },
+    setMigrationConditions(migration, conditions) {
+      const known = seen(conditionsSeen, migration);
+      const trueNow = new Set(
+        conditions.filter((c) => c.status === "True").map((c) => JSON.stringify([c.type, c.reason])),
+      );
+      for (const key of trueNow) known.add(key);
+      for (const key of known) {
+        const [type, reason] = JSON.parse(key) as [string, string];
+        migrationCondition.set({ migration, type, reason }, trueNow.has(key) ? 1 : 0);
+      }
+    },
     forgetMigration(migration) {
       for (const phase of phasesSeen.get(migration) ?? []) migrationPhase.remove({ migration, phase });
       for (const phase of namespacePhasesSeen.get(migration) ?? []) {
         migrationNamespaces.remove({ migration, phase });
       }
       migrationDoubleMeshedPods.remove({ migration });
+      for (const key of conditionsSeen.get(migration) ?? []) {
+        const [type, reason] = JSON.parse(key) as [string, string];
+        migrationCondition.remove({ migration, type, reason });
+      }
+      conditionsSeen.delete(migration);
       phasesSeen.delete(migration);
       namespacePhasesSeen.delete(migration);
     },

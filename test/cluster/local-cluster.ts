@@ -104,14 +104,39 @@ export function buildBinaries(log: (line: string) => void): string {
   return runBuild("scripts/cluster/build-control-plane.sh", "kube-apiserver");
 }
 
+/** The Gateway API's own CRDs (standard channel, from its Go module), applied server-side. */
+function installGatewayApiCrds(binDir: string, kubeconfig: string, log: (line: string) => void): void {
+  const crdDir = execFileSync("bash", [join(REPO_ROOT, "scripts/meshes/fetch-gateway-api.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  })
+    .trim()
+    .split("\n")
+    .pop();
+  if (!crdDir || !existsSync(crdDir)) throw new Error(`fetch-gateway-api.sh printed no CRD directory`);
+  execFileSync(
+    join(binDir, "kubectl"),
+    ["--kubeconfig", kubeconfig, "apply", "--server-side", "-f", crdDir],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  log(`Gateway API CRDs installed from ${crdDir}`);
+}
+
 /** Builds (or finds in the cache) istiod and Linkerd's proxy-injector from their own source. */
-export function buildMeshBinaries(log: (line: string) => void): { istio: string; linkerd: string } {
+export function buildMeshBinaries(log: (line: string) => void): {
+  istio: string;
+  linkerd: string;
+  consul: string;
+} {
   log(
     "mesh binaries: building or reusing the cache (istiod and Linkerd's injector; a cold build takes minutes)",
   );
   return {
     istio: runBuild("scripts/meshes/build-istio.sh", "pilot-discovery"),
     linkerd: runBuild("scripts/meshes/build-linkerd.sh", "linkerd-controller"),
+    consul: runBuild("scripts/meshes/build-consul.sh", "consul-k8s-control-plane"),
   };
 }
 
@@ -412,10 +437,17 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<R
     kc.loadFromFile(kubeconfig);
     await createFakeNodes(kc, log);
     await waitForControllers(kc, log);
+    // Before the meshes start: istiod watches Gateways (waypoints) when their CRDs are served.
+    if (meshes) installGatewayApiCrds(binDir, kubeconfig, log);
 
     if (meshes) {
       const realBinaries = meshBinaries
-        ? [`--istio-bin-dir=${meshBinaries.istio}`, `--linkerd-bin-dir=${meshBinaries.linkerd}`]
+        ? [
+            `--istio-bin-dir=${meshBinaries.istio}`,
+            `--linkerd-bin-dir=${meshBinaries.linkerd}`,
+            // MMO_CONSUL=0 leaves Consul's injector out (a cluster for the other meshes only).
+            ...(process.env.MMO_CONSUL === "0" ? [] : [`--consul-bin-dir=${meshBinaries.consul}`]),
+          ]
         : [];
       const host = started(
         startDetached(

@@ -58,7 +58,7 @@ describe("MeshMigration CRD validation", () => {
       "jsonpath={.spec.versions[0].additionalPrinterColumns[*].name}",
     ]);
     expect(columns.stdout.split(" ")).toEqual(
-      ["Source", "Target", "Phase", "Batch", "Progress", "Double-Meshed", "Age"].map((c) =>
+      ["Source", "Target", "Phase", "Batch", "Direction", "Progress", "Double-Meshed", "Age"].map((c) =>
         expect.stringMatching(new RegExp(`^${c}$`, "i")),
       ),
     );

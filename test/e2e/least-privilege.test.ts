@@ -34,6 +34,7 @@ import {
   RBAC_KINDS,
   renderedBase,
   SERVICE_ACCOUNT,
+  WRITE_LIMIT_KINDS,
   writeTokenKubeconfig,
 } from "../support/deploy.ts";
 import { e2eClients, e2eKubeConfig, e2eKubeconfigPath, uniqueName } from "../support/kube.ts";
@@ -58,6 +59,7 @@ const PROBE_AGENT = "mmo-least-privilege-probe";
 const ISTIO = { "istio-injection": "enabled" };
 /** Another suite's STRICT PeerAuthentication must not hold these back: permissions are the subject. */
 const UNBLOCKED = { blockOnWarnings: false };
+const INSTALLED_KINDS = new Set([...RBAC_KINDS, ...WRITE_LIMIT_KINDS]);
 const LEASE = [
   `--leader-election-namespace=${NAMESPACE}`,
   `--leader-election-id=${DEFAULT_LEADER_ELECTION_ID}`,
@@ -119,14 +121,14 @@ function migrationName(prefix: string): string {
 
 /**
  * One request with the operator's token and the probe User-Agent, straight to the apiserver;
- * resolves with the HTTP status.
+ * resolves with the HTTP status and the response body.
  */
-function probe(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+function probeFor(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const cluster = e2eKubeConfig().getCurrentCluster();
   if (!cluster) throw new Error("the e2e kubeconfig has no current cluster");
   const ca = cluster.caData ? Buffer.from(cluster.caData, "base64") : readFileSync(cluster.caFile ?? "");
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise<number>((resolvePromise, reject) => {
+  return new Promise<{ status: number; body: string }>((resolvePromise, reject) => {
     const req = request(
       new URL(path, cluster.server),
       {
@@ -140,13 +142,21 @@ function probe(method: string, path: string, body?: unknown, headers: Record<str
         },
       },
       (res) => {
-        res.resume();
-        res.on("end", () => resolvePromise(res.statusCode ?? 0));
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+        );
       },
     );
     req.on("error", reject);
     req.end(payload);
   });
+}
+
+/** The HTTP status of a probe. */
+async function probe(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  return (await probeFor(method, path, body, headers)).status;
 }
 
 beforeAll(async () => {
@@ -156,7 +166,8 @@ beforeAll(async () => {
   const crds = await kubectl(["apply", "--server-side", "-f", POLICY_CRDS]);
   if (crds.code !== 0) throw new Error(crds.stderr);
   await operatorNamespaceUsable(clients);
-  await applyBaseObjects(RBAC_KINDS);
+  // The RBAC and the write limits that hold the token to the keys it owns, as deploy/ installs them.
+  await applyBaseObjects(INSTALLED_KINDS);
   // The Lease is created by the operator itself, as on a fresh install.
   await kubectl(["delete", "lease", "-n", NAMESPACE, DEFAULT_LEADER_ELECTION_ID, "--ignore-not-found"]);
   token = await operatorToken();
@@ -170,7 +181,10 @@ afterAll(async () => {
   for (const op of operators) await op.stop();
   for (const name of namespaces) await clients.core.deleteNamespace({ name }).catch(() => undefined);
   // The RBAC kinds as applied, the namespace last (deploy.test.ts waits for it to go).
-  await kubectl(["delete", "-f", "-", "--ignore-not-found", "--wait=false"], await baseObjectsOf(RBAC_KINDS));
+  await kubectl(
+    ["delete", "-f", "-", "--ignore-not-found", "--wait=false"],
+    await baseObjectsOf(INSTALLED_KINDS),
+  );
   rmSync(workDir, { recursive: true, force: true });
 });
 
@@ -474,6 +488,114 @@ describe("what the token cannot do (each a real request, refused with 403)", () 
         "impersonate-group": "system:masters",
       }),
     ).toBe(403);
+  });
+});
+
+describe("what the token may patch: only the keys the operator owns (deploy/write-limits.yaml)", () => {
+  const MERGE = { "content-type": "application/merge-patch+json" };
+  const DRY_RUN = "?dryRun=All";
+  const workloadNamespace = () => namespaces[0] ?? "default";
+  const deploymentPath = () => `/apis/apps/v1/namespaces/${workloadNamespace()}/deployments/web${DRY_RUN}`;
+  const namespacePath = () => `/api/v1/namespaces/${workloadNamespace()}${DRY_RUN}`;
+  const refused = async (path: string, patch: unknown, naming: string) => {
+    const answer = await probeFor("PATCH", path, patch, MERGE);
+    expect(answer.status, answer.body).toBe(403);
+    expect(answer.body).toContain(naming);
+  };
+
+  it("may change a namespace's mesh markers and its bookkeeping, and no other label or annotation", async () => {
+    const allowed = await probeFor(
+      "PATCH",
+      namespacePath(),
+      { metadata: { labels: { "istio-injection": "enabled" }, annotations: { [ORIGINAL_KEY]: "{}" } } },
+      MERGE,
+    );
+    expect(allowed.status, allowed.body).toBe(200);
+    await refused(
+      namespacePath(),
+      { metadata: { labels: { "pod-security.kubernetes.io/enforce": "privileged" } } },
+      "pod-security.kubernetes.io/enforce",
+    );
+    await refused(
+      namespacePath(),
+      { metadata: { annotations: { "team.example.com/owner": "intruder" } } },
+      "team.example.com/owner",
+    );
+  });
+
+  it("may restart a workload and rewrite its mesh opt-ins, and change nothing else of it", async () => {
+    const stampPatch = {
+      spec: {
+        template: {
+          metadata: {
+            annotations: { "meshmigration.io/restarted-for": "probe:forward:1:2026-01-01T00:00:00.000Z" },
+          },
+        },
+      },
+    };
+    const allowed = await probeFor(
+      "PATCH",
+      deploymentPath(),
+      {
+        spec: {
+          template: {
+            metadata: {
+              ...stampPatch.spec.template.metadata,
+              labels: { "sidecar.istio.io/inject": "false" },
+            },
+          },
+        },
+      },
+      MERGE,
+    );
+    expect(allowed.status, allowed.body).toBe(200);
+    // A StatefulSet and a DaemonSet restart the same way (the apiserver bumps the DaemonSet's
+    // deprecated.daemonset.template.generation annotation itself: allowed).
+    for (const [resource, name] of [
+      ["statefulsets", "db"],
+      ["daemonsets", "agent"],
+    ]) {
+      const restarted = await probeFor(
+        "PATCH",
+        `/apis/apps/v1/namespaces/${workloadNamespace()}/${resource}/${name}${DRY_RUN}`,
+        stampPatch,
+        MERGE,
+      );
+      expect(restarted.status, `${resource}/${name}: ${restarted.body}`).toBe(200);
+    }
+    await refused(
+      deploymentPath(),
+      {
+        spec: {
+          template: { spec: { containers: [{ name: "web", image: "registry.example.com/intruder" }] } },
+        },
+      },
+      "spec.template.spec",
+    );
+    await refused(deploymentPath(), { spec: { replicas: 0 } }, "spec.replicas");
+    await refused(
+      deploymentPath(),
+      { spec: { template: { metadata: { labels: { intruder: "yes" } } } } },
+      "intruder",
+    );
+    await refused(deploymentPath(), { metadata: { labels: { intruder: "yes" } } }, "metadata.labels");
+  });
+
+  it("may not change a MeshMigration's spec (its user's), only its own finalizer", async () => {
+    const name = migrations[0];
+    if (!name) throw new Error("no migration was created above");
+    await refused(
+      `/apis/meshmigration.io/v1alpha1/meshmigrations/${name}${DRY_RUN}`,
+      { spec: { stopAfterBatch: "wave-1", strategy: { maxConcurrentNamespaces: 3 } } },
+      "spec",
+    );
+  });
+
+  it("cannot change or delete the write limits themselves", async () => {
+    const path =
+      "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/mesh-migration-operator-write-limits-namespaces";
+    expect(await probe("PATCH", `${path}${DRY_RUN}`, { spec: { failurePolicy: "Ignore" } }, MERGE)).toBe(403);
+    expect(await probe("DELETE", `${path}${DRY_RUN}`)).toBe(403);
   });
 });
 

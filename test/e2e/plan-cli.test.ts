@@ -37,6 +37,8 @@ const moving = uniqueName("plan-move");
 const staying = uniqueName("plan-stay");
 // Unmeshed, with nothing in its way: onboarding it to ambient is clean.
 const clean = uniqueName("plan-clean");
+// Unmeshed, with an AuthorizationPolicy on HTTP methods that ztunnel would make deny-all.
+const l7 = uniqueName("plan-l7");
 
 interface CliResult {
   code: number;
@@ -153,13 +155,14 @@ beforeAll(async () => {
   if (established.code !== 0) throw new Error(`policy CRDs not established: ${established.stderr}`);
   await waitForEmulators(clients.kc, { timeoutMs: 120_000 });
 
-  createdNamespaces.push(moving, staying, clean);
+  createdNamespaces.push(moving, staying, clean, l7);
   await createAppNamespace(clients, moving, {
     labels: { "istio-injection": "enabled" },
     annotations: { [INBOUND_POLICY]: "deny" },
     deploymentOnly: true,
   });
   await createAppNamespace(clients, clean, { deploymentOnly: true });
+  await createAppNamespace(clients, l7, { deploymentOnly: true });
   await core.createNamespace({
     body: { metadata: { name: staying, labels: { "istio-injection": "enabled" } } },
   });
@@ -214,6 +217,12 @@ beforeAll(async () => {
       action: "ALLOW",
       rules: [{ from: [{ source: { principals: [`cluster.local/ns/${moving}/sa/default`] } }] }],
     },
+  });
+  await createPolicy("security.istio.io", "v1", "authorizationpolicies", l7, {
+    apiVersion: "security.istio.io/v1",
+    kind: "AuthorizationPolicy",
+    metadata: { name: "get-only" },
+    spec: { action: "ALLOW", rules: [{ to: [{ operation: { methods: ["GET"] } }] }] },
   });
   await createPolicy("policy.linkerd.io", "v1beta3", "servers", moving, {
     apiVersion: "policy.linkerd.io/v1beta3",
@@ -337,6 +346,24 @@ describe("mesh-migration-operator plan", () => {
     const ns = outline.batches[0]?.namespaces[0];
     expect(ns?.changes.at(-1)?.labels).toEqual(["istio.io/dataplane-mode=ambient"]);
     expect(ns?.restartWaves).toEqual([]);
+  });
+
+  it("blocks a move into ambient on an HTTP AuthorizationPolicy ztunnel would make deny-all, waypoint or not", async () => {
+    const toAmbient = { ...CLEAN_TO_AMBIENT, batches: [{ name: "l7", namespaces: [l7] }] };
+    for (const target of [
+      CLEAN_TO_AMBIENT.target,
+      { mesh: "istio-ambient", waypoint: { name: "waypoint", create: true } },
+    ]) {
+      const result = await plan({ ...toAmbient, target });
+      expect(result.code).toBe(2);
+      const found = about(parsePlan(result).warnings, "IstioAmbientL7AuthorizationPolicy", l7);
+      expect(found?.severity).toBe("Blocking");
+      expect(found?.message).toContain(
+        `AuthorizationPolicy ${l7}/get-only (every workload of namespace ${l7})`,
+      );
+      expect(found?.message).toContain("denies all traffic to these workloads");
+      expect(found?.message).toContain("blockOnWarnings: false");
+    }
   });
 
   it("exits 2 on a blocker alone (a namespace that does not exist)", async () => {

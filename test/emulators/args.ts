@@ -16,6 +16,8 @@ export interface EmulatorOptions {
   istioBinDir?: string | undefined;
   /** Where linkerd-controller and linkerd-values are (real meshes only). */
   linkerdBinDir?: string | undefined;
+  /** Where consul-k8s-control-plane is (real meshes only; without it no Consul injector runs). */
+  consulBinDir?: string | undefined;
 }
 
 const REVISION = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -31,6 +33,7 @@ export function parseEmulatorArgs(argv: readonly string[]): EmulatorOptions {
       meshes: { type: "string", default: "emulated" },
       "istio-bin-dir": { type: "string" },
       "linkerd-bin-dir": { type: "string" },
+      "consul-bin-dir": { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -60,6 +63,7 @@ export function parseEmulatorArgs(argv: readonly string[]): EmulatorOptions {
     meshes,
     istioBinDir: values["istio-bin-dir"],
     linkerdBinDir: values["linkerd-bin-dir"],
+    consulBinDir: values["consul-bin-dir"],
     kubeconfig: values.kubeconfig,
     stateDir: values["state-dir"],
     nativeSidecars: native === "true",

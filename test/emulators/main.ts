@@ -1,7 +1,8 @@
 // The mesh host of the end-to-end tests: Istio's sidecar injector (one per
 // revision) and Linkerd's proxy injector, either the meshes' own binaries run as
 // child processes (--meshes=real) or our emulations (--meshes=emulated); plus,
-// always emulated, istio-cni's ambient marking and the control-plane objects that
+// always emulated, istio-cni's ambient marking, the waypoint controller (Gateways of
+// class istio-waypoint: waypoint-controller.ts) and the control-plane objects that
 // say "installed". Wiring only; see the modules.
 //
 //   node test/emulators/main.ts --kubeconfig <path> --state-dir <dir> [--native-sidecars=true|false]
@@ -13,6 +14,7 @@ import { prepareRealIstio } from "../meshes/istio.ts";
 import { prepareRealLinkerd } from "../meshes/linkerd.ts";
 import { type AdmissionServer, createAdmissionServer, type InjectorEndpoint } from "./admission-server.ts";
 import { type EmulatorOptions, parseEmulatorArgs } from "./args.ts";
+import { CONSUL_INJECTOR, CONSUL_NAMESPACE, prepareRealConsul } from "./consul-injector.ts";
 import { ensureControlPlanes, pruneIstioRevisions } from "./control-planes.ts";
 import { type Injector, startInjectorAvailability } from "./injector-availability.ts";
 import {
@@ -36,6 +38,7 @@ import {
 } from "./names.ts";
 import { removeStateFile, writeStateFile } from "./state-file.ts";
 import { ensureServingTls, type ServingTls } from "./tls.ts";
+import { startWaypointController } from "./waypoint-controller.ts";
 
 const ISTIO_PATH = "/inject";
 const LINKERD_PATH = "/";
@@ -59,6 +62,8 @@ async function retryUntilDeadline<T>(what: string, action: () => Promise<T>, dea
 interface MeshInjectors {
   istio: Map<string, InjectorEndpoint>;
   linkerd: InjectorEndpoint;
+  /** Consul's real injector, with --meshes=real and --consul-bin-dir only. */
+  consul?: InjectorEndpoint | undefined;
   /** Applies the webhook configurations (and, for the real meshes, their ConfigMaps). */
   register(objects: KubernetesObjectApi): Promise<void>;
 }
@@ -124,12 +129,21 @@ async function realInjectors(options: EmulatorOptions, tls: ServingTls): Promise
     binDir: options.linkerdBinDir!,
     stateDir: join(options.stateDir, "linkerd"),
   });
+  const consul = options.consulBinDir
+    ? await prepareRealConsul({
+        ...common,
+        binDir: options.consulBinDir,
+        stateDir: join(options.stateDir, "consul"),
+      })
+    : undefined;
   return {
     istio: istio.endpoints,
     linkerd: linkerd.endpoint,
+    consul: consul?.endpoint,
     async register(objects) {
       await istio.install(objects);
       await linkerd.install(objects);
+      await consul?.install(objects);
     },
   };
 }
@@ -153,7 +167,7 @@ async function main(): Promise<void> {
       : await emulatedInjectors(options, tls, core);
   const istioServers = meshes.istio;
   const linkerdServer = meshes.linkerd;
-  const servers = [...istioServers.values(), linkerdServer];
+  const servers = [...istioServers.values(), linkerdServer, ...(meshes.consul ? [meshes.consul] : [])];
 
   await retryUntilDeadline(
     "registering control planes and webhooks",
@@ -181,9 +195,20 @@ async function main(): Promise<void> {
       deploymentName: LINKERD_INJECTOR_DEPLOYMENT,
       webhookConfigName: LINKERD_WEBHOOK_CONFIG,
     },
+    ...(meshes.consul
+      ? [
+          {
+            server: meshes.consul,
+            deploymentNamespace: CONSUL_NAMESPACE,
+            deploymentName: CONSUL_INJECTOR,
+            webhookConfigName: CONSUL_INJECTOR,
+          },
+        ]
+      : []),
   ];
   const availability = await startInjectorAvailability(kc, injectors, log);
   const cni = await startIstioCni(kc, log);
+  const waypoints = await startWaypointController(kc, log);
 
   const istioDefault = istioServers.get(DEFAULT_ISTIO_REVISION)!;
   writeStateFile(options.stateDir, {
@@ -204,7 +229,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info("stopping", { signal });
     removeStateFile(options.stateDir);
-    await Promise.allSettled([availability.stop(), cni.stop()]);
+    await Promise.allSettled([availability.stop(), cni.stop(), waypoints.stop()]);
     await Promise.allSettled(servers.map((server) => server.setServing(false)));
     process.exit(0);
   };

@@ -2,6 +2,7 @@
 // Deployment, a StatefulSet and a DaemonSet, plus unrelated labels and
 // annotations that a migration must leave exactly as they were.
 import type * as k8s from "@kubernetes/client-node";
+import { meshRunsOwnPod } from "../../src/meshes/registry.ts";
 import type { E2eClients } from "./kube.ts";
 import { waitFor } from "./wait.ts";
 
@@ -100,7 +101,10 @@ export async function waitForAppsOn(
 ): Promise<k8s.V1Pod[]> {
   return waitFor(
     async () => {
-      const pods = await livePods(clients, namespace);
+      // The app's pods: a waypoint's (run by the mesh itself) is not one of them.
+      const pods = (await livePods(clients, namespace)).filter(
+        (p) => !meshRunsOwnPod(p.metadata?.labels ?? {}),
+      );
       const ready = pods.filter((p) =>
         p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
       );

@@ -21,6 +21,9 @@ export const RBAC_KINDS = new Set([
   "RoleBinding",
 ]);
 
+/** The kinds that hold the ServiceAccount to the keys it owns (deploy/write-limits.yaml). */
+export const WRITE_LIMIT_KINDS = new Set(["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]);
+
 export interface Manifest {
   kind: string;
   metadata: { name: string; namespace?: string };

@@ -22,6 +22,7 @@ export function namespacePlanners(input: MigrationPlanInput): NamespacePlanners 
     migration: name,
     source: spec.source,
     target: spec.target,
+    waypoint: spec.target.waypoint,
     maxConcurrentRollouts: spec.strategy.maxConcurrentRollouts,
     rolloutTimeoutMs: parseDurationMs(spec.strategy.rolloutTimeout),
     now: input.now.getTime(),
@@ -29,7 +30,8 @@ export function namespacePlanners(input: MigrationPlanInput): NamespacePlanners 
   const facts = (namespace: string) => {
     const ns = input.namespaces.get(namespace);
     if (!ns) return undefined;
-    return { ns, workloads: input.workloadsIn(namespace), pods: input.podsIn(namespace) };
+    const gateways = input.gatewaysIn?.(namespace) ?? [];
+    return { ns, workloads: input.workloadsIn(namespace), pods: input.podsIn(namespace), gateways };
   };
   return {
     forward: (namespace, mayStart) => {

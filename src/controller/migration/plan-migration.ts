@@ -47,6 +47,7 @@ export function planMigration(input: MigrationPlanInput): MigrationPlan {
       phase: summary.phase,
       observedGeneration: input.generation,
       currentBatch: walk.currentBatch ?? (walk.holding ? spec.stopAfterBatch : batches.at(-1)?.name),
+      direction: input.deleting || spec.rollback === true ? "Rollback" : "Forward",
       progress: `${summary.done}/${summary.total}`,
       migratedNamespaces: summary.done,
       totalNamespaces: summary.total,

@@ -12,13 +12,14 @@ import type { Action, StepEvent } from "../actions.ts";
 import type { Condition } from "../conditions.ts";
 import type { ControlPlaneFacts, NamespaceFacts, PodObservation, WorkloadFacts } from "../facts.ts";
 import type { NamespacePlan, Problem } from "../namespace/types.ts";
+import type { GatewayFacts, WaypointSpecView } from "../namespace/waypoint-gateway.ts";
 
 export type MigrationPhase = Phase;
 
 /** The parts of a MeshMigration spec the planner reads (defaults already applied). */
 export interface MigrationSpecView {
   source: MeshRef;
-  target: MeshRef;
+  target: MeshRef & { waypoint?: WaypointSpecView | undefined };
   batches: Array<{
     name: string;
     namespaces?: string[] | undefined;
@@ -45,6 +46,8 @@ export interface MigrationPlanInput {
   namespaces: ReadonlyMap<string, NamespaceFacts>;
   workloadsIn: (namespace: string) => WorkloadFacts[];
   podsIn: (namespace: string) => PodObservation[];
+  /** A namespace's Gateways (waypoints); none when not given. */
+  gatewaysIn?: ((namespace: string) => GatewayFacts[]) | undefined;
   targetControlPlane: ControlPlaneFacts;
   /** Cross-mesh traffic warnings from the preflight (src/preflight). */
   warnings?: readonly MigrationWarning[] | undefined;
@@ -67,6 +70,7 @@ export type MigrationStatusView = Required<
     MeshMigrationStatus,
     | "phase"
     | "observedGeneration"
+    | "direction"
     | "progress"
     | "migratedNamespaces"
     | "totalNamespaces"

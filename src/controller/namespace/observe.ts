@@ -1,7 +1,7 @@
 // What every namespace plan reads from the namespace's pods, whatever the step, and the two
 // questions about them that decide the order of steps.
 import type { MeshRef } from "../../meshes/driver.ts";
-import { driverFor, isDoubleMeshed, meshesOfPod, podOnMesh } from "../../meshes/registry.ts";
+import { driverFor, isDoubleMeshed, podOnMesh, podOnNoMesh } from "../../meshes/registry.ts";
 import type { Action } from "../actions.ts";
 import type { PodObservation } from "../facts.ts";
 import type { PodCounts } from "./types.ts";
@@ -16,10 +16,11 @@ export function observeNamespacePods(
   const live = pods.filter((p) => p.phase !== "Succeeded" && p.phase !== "Failed");
   const managed = live.filter((p) => p.owner !== undefined);
   const doubleMeshedPods = live.filter((p) => isDoubleMeshed(p)).map((p) => p.metadata.name);
+  // A pod of a mesh we do not drive is on none of these: not unmeshed, and never on target "none".
   const counts: PodCounts = {
-    target: managed.filter((p) => podOnMesh(p, target)).length,
+    target: managed.filter((p) => (target.mesh === "none" ? podOnNoMesh(p) : podOnMesh(p, target))).length,
     source: managed.filter((p) => source.mesh !== "none" && podOnMesh(p, source)).length,
-    unmeshed: managed.filter((p) => meshesOfPod(p).length === 0).length,
+    unmeshed: managed.filter(podOnNoMesh).length,
     doubleMeshed: doubleMeshedPods.length,
   };
   const base = {

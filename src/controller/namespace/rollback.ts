@@ -18,6 +18,8 @@ import { strandedPodsProblem } from "./messages.ts";
 import { mustDrainBeforeEnrolling, observeNamespacePods, unmanagedPodsOn } from "./observe.ts";
 import { drainChange, restoreChange, templateRestore } from "./restore.ts";
 import type { NamespacePlan, NamespacePlanInput, Problem } from "./types.ts";
+import { waypointBeforeRejoining } from "./waypoint-rejoin.ts";
+import { releaseAfterRollback } from "./waypoint-release.ts";
 
 export { restoreChange, templateRestore } from "./restore.ts";
 
@@ -48,7 +50,14 @@ interface RollbackStep {
 
 export function planNamespaceRollback(input: NamespaceRollbackInput): NamespacePlan {
   const step = rollbackStep(input);
-  return neverOurs(step) ?? originalUnreadable(step) ?? restoreMarkers(step) ?? restartBack(step);
+  const settled =
+    neverOurs(step) ??
+    originalUnreadable(step) ??
+    waypointBeforeRejoining(step) ??
+    restoreMarkers(step) ??
+    restartBack(step);
+  // Pods back on their sidecars first; then the waypoint this migration set up.
+  return releaseAfterRollback(input, settled);
 }
 
 function rollbackStep(input: NamespaceRollbackInput): RollbackStep {

@@ -3,6 +3,7 @@ import type { NamespacePhase } from "../../api/schema.ts";
 import type { MeshRef } from "../../meshes/driver.ts";
 import type { Action } from "../actions.ts";
 import type { ControlPlaneFacts, NamespaceFacts, PodObservation, WorkloadFacts } from "../facts.ts";
+import type { GatewayFacts, WaypointSpecView } from "./waypoint-gateway.ts";
 
 export type { NamespacePhase };
 
@@ -20,6 +21,10 @@ export interface NamespacePlanInput {
   now: number;
   /** False while paused or halted: nothing new starts; rollouts already running settle. */
   mayStart: boolean;
+  /** spec.target.waypoint (istio-ambient targets): set up before the namespace joins ambient. */
+  waypoint?: WaypointSpecView | undefined;
+  /** The namespace's Gateways, which the waypoint steps read. */
+  gateways?: GatewayFacts[] | undefined;
 }
 
 export interface Problem {

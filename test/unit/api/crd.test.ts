@@ -46,13 +46,15 @@ describe("buildCrd", () => {
     });
   });
 
-  it("prints source, target, phase, batch, progress, double-meshed pods and age", () => {
+  it("prints source, target, phase, batch, direction and progress, double-meshed pods and age", () => {
     const columns = version.additionalPrinterColumns.map((c) => [c.name.toUpperCase(), c.type, c.jsonPath]);
     expect(columns).toEqual([
       ["SOURCE", "string", ".spec.source.mesh"],
       ["TARGET", "string", ".spec.target.mesh"],
       ["PHASE", "string", ".status.phase"],
       ["BATCH", "string", ".status.currentBatch"],
+      // After a rollback PROGRESS reads 1/1 as after the move: DIRECTION says which way it went.
+      ["DIRECTION", "string", ".status.direction"],
       ["PROGRESS", "string", ".status.progress"],
       ["DOUBLE-MESHED", "integer", ".status.doubleMeshedPods"],
       ["AGE", "date", ".metadata.creationTimestamp"],

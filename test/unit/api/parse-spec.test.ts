@@ -158,6 +158,8 @@ const RUNTIME_ERRORS: Record<string, string> = {
     "spec.stopAfterBatch: stopAfterBatch must be the name of one of spec.batches",
   "too-many-namespaces.yaml": "spec.batches[0].namespaces: must have at most 50 items",
   "unknown-mesh.yaml": "spec.target.mesh: Invalid option",
+  "waypoint-without-ambient.yaml":
+    "spec.target.waypoint: waypoint is only allowed when mesh is istio-ambient",
   "zero-concurrency.yaml": "spec.strategy.maxConcurrentRollouts: must be at least 1",
   "unbounded-concurrency.yaml": "spec.strategy.maxConcurrentNamespaces: must be at most 50",
 };

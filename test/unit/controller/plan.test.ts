@@ -112,7 +112,12 @@ describe("migration plan", () => {
 
   it("is Succeeded and Ready once every namespace is migrated, with observedGeneration", () => {
     const plan = planMigration(input([migrated("a"), migrated("b", { team: "pay" })]));
-    expect(plan.status).toMatchObject({ phase: "Succeeded", progress: "2/2", observedGeneration: 3 });
+    expect(plan.status).toMatchObject({
+      phase: "Succeeded",
+      direction: "Forward",
+      progress: "2/2",
+      observedGeneration: 3,
+    });
     expect(plan.status.conditions.find((c) => c.type === "Ready")?.status).toBe("True");
   });
 
@@ -161,6 +166,7 @@ describe("migration plan", () => {
   it("rolls back the later batch first", () => {
     const plan = planMigration(input([migrated("a"), migrated("b", { team: "pay" })], { rollback: true }));
     expect(plan.status.phase).toBe("RollingBack");
+    expect(plan.status.direction).toBe("Rollback");
     expect(plan.actions.map((a) => [a.type, a.namespace])).toEqual([["Relabel", "b"]]);
   });
 });

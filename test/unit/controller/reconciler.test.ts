@@ -1,5 +1,6 @@
 // The reconciler carries out a plan one write at a time, and looks again before each: a pause
-// (any spec edit) or a lost Lease between two writes stops the rest of the plan at once.
+// (any spec edit) or a lost Lease between two writes stops the rest of the plan at once. A write
+// the apiserver refuses is a Warning Event a user sees.
 import { describe, expect, it } from "vitest";
 import type { MigrationReconciler } from "../../../src/controller/reconciler.ts";
 import { ModelCluster } from "../../sim/model-cluster.ts";
@@ -81,5 +82,38 @@ describe("reconciler between writes", () => {
     model.settle();
     await reconciler.reconcile(NAME);
     expect(model.writes.length).toBe(writes);
+  });
+
+  it("reports a write the apiserver refuses (RBAC, the write limits) as a WriteRefused Warning Event", async () => {
+    const model = cluster();
+    const refusal = Object.assign(new Error("forbidden"), {
+      code: 403,
+      body: {
+        reason: "Forbidden",
+        message: 'deployments.apps "a" is forbidden: ValidatingAdmissionPolicy denied request',
+      },
+    });
+    const apps = new Proxy(model.clients.apps, {
+      get(target, property, receiver) {
+        if (property === "patchNamespacedDeployment") return () => Promise.reject(refusal);
+        return Reflect.get(target, property, receiver);
+      },
+    });
+    const reconciler = model.reconciler(() => new Date("2026-12-01T00:00:00Z"), {
+      clients: { ...model.clients, apps },
+    });
+    let refused: unknown;
+    for (let i = 0; i < 10 && refused === undefined; i++) {
+      await reconciler.reconcile(NAME).catch((error: unknown) => {
+        refused = error;
+      });
+      model.settle();
+    }
+    expect(refused).toBe(refusal);
+    const event = model.events.recorded.find((e) => e.reason === "WriteRefused");
+    expect(event?.type).toBe("Warning");
+    expect(event?.message).toContain("RestartWorkload in namespace shop");
+    expect(event?.message).toContain("403 Forbidden");
+    expect(event?.message).toContain("deploy/write-limits.yaml");
   });
 });

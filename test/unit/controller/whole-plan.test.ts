@@ -246,6 +246,36 @@ describe("planWholeMigration", () => {
     expect(result.batches[0]?.namespaces.find((ns) => ns.name === "ghost")).toMatchObject({ exists: false });
   });
 
+  it("plans no change for a namespace it reports as blocked, and counts only batches it shows", () => {
+    const result = outline(
+      {
+        ...ISTIO_TO_LINKERD,
+        batches: [
+          { name: "canary", namespaces: ["taken"] },
+          { name: "nobody", namespaceSelector: { matchLabels: { team: "nobody" } } },
+          { name: "wave", namespaces: ["shop"] },
+        ],
+      },
+      {
+        namespaces: [
+          shopNamespace(),
+          namespace("taken", { "istio-injection": "enabled" }, { "meshmigration.io/owner": "other" }),
+        ],
+      },
+    );
+    const taken = result.batches[0]?.namespaces.find((ns) => ns.name === "taken");
+    expect(result.blockers.map((b) => b.reason)).toContain("NamespaceOwnedByAnotherMigration");
+    expect(taken?.changes).toEqual([]);
+    expect(taken?.restartWaves).toEqual([]);
+    // The summary's "3 batches" are the outline's three, the empty one included.
+    expect(result.summary).toContain("in 3 batches");
+    expect(result.batches.map((b) => [b.name, b.namespaces.length])).toEqual([
+      ["canary", 1],
+      ["nobody", 0],
+      ["wave", 1],
+    ]);
+  });
+
   it("reports a namespace that already enrolls the target and another mesh as a blocker", () => {
     const result = outline(ISTIO_TO_LINKERD, {
       namespaces: [

@@ -15,12 +15,15 @@ import {
 import {
   DEMO_LABEL_KEY,
   DEMO_LABEL_VALUE,
+  DEMO_OPERATOR_SELECTOR,
+  E2E_RUN_LABEL,
   GATE_BATCH,
   MIGRATION_FILE,
   MIGRATION_NAME,
 } from "../../../scripts/demo/settings.ts";
 import { matchesSelector } from "../../../src/api/label-selector.ts";
 import { parseSpec } from "../../../src/api/schema.ts";
+import { RUN_LABEL } from "../../support/operator.ts";
 
 const manifest = parse(readFileSync(MIGRATION_FILE, "utf8")) as {
   metadata: { name: string; labels?: Record<string, string> };
@@ -51,13 +54,20 @@ function resolveBatch(
 describe("the demo's MeshMigration", () => {
   const demoNamespaces = DEMO_NAMESPACES.map((ns) => ({ name: ns.name, labels: namespaceLabels(ns) }));
 
-  it("moves Istio to Linkerd and carries the label the demo's operator selects", () => {
+  it("moves Istio to Linkerd and carries the demo's label (so --clean finds it)", () => {
     expect(manifest.metadata.name).toBe(MIGRATION_NAME);
     expect(manifest.metadata.labels?.[DEMO_LABEL_KEY]).toBe(DEMO_LABEL_VALUE);
     const spec = demoSpec();
     expect(spec.source).toEqual({ mesh: "istio" });
     expect(spec.target).toEqual({ mesh: "linkerd" });
     expect(spec.stopAfterBatch).toBe(GATE_BATCH);
+  });
+
+  it("is handled, like any MeshMigration a user applies, by the demo's operator; the suites' are not", () => {
+    // "!key": every object without the key (Kubernetes label-selector syntax).
+    expect(DEMO_OPERATOR_SELECTOR).toBe(`!${RUN_LABEL}`);
+    expect(E2E_RUN_LABEL).toBe(RUN_LABEL);
+    expect(manifest.metadata.labels?.[RUN_LABEL]).toBeUndefined();
   });
 
   it("migrates the frontend as the canary, then the payments team's namespaces", () => {
@@ -187,6 +197,7 @@ describe("the commands printed at the end", () => {
     migration: MIGRATION_NAME,
     kubeconfig: "/repo/.cluster/kubeconfig",
     binDir: "/cache/bin",
+    pluginDir: "/repo/.cluster/plugin-bin",
     operatorPidFile: "/repo/.cluster/demo-operator.pid",
     operatorLog: "/repo/.cluster/logs/demo-operator.log",
     sampleNamespace: "demo-payments",
@@ -196,14 +207,16 @@ describe("the commands printed at the end", () => {
     const text = demoCommands(input);
     for (const expected of [
       "export KUBECONFIG=/repo/.cluster/kubeconfig",
-      "kubectl get mm -w",
+      'export PATH=/repo/.cluster/plugin-bin:/cache/bin:"$PATH"',
+      `kubectl meshmigration get ${MIGRATION_NAME} --watch`,
       `kubectl describe mm ${MIGRATION_NAME}`,
       `kubectl wait --for=condition=Ready mm/${MIGRATION_NAME}`,
+      `kubectl meshmigration pause ${MIGRATION_NAME}`,
+      `kubectl meshmigration resume ${MIGRATION_NAME}`,
+      `kubectl meshmigration promote ${MIGRATION_NAME}`,
+      `kubectl meshmigration rollback ${MIGRATION_NAME}`,
       `kubectl patch mm ${MIGRATION_NAME} --type=merge -p '{"spec":{"paused":true}}'`,
-      `'{"spec":{"stopAfterBatch":"${GATE_BATCH}"}}'`,
-      `kubectl patch mm ${MIGRATION_NAME} --type=merge -p '{"spec":{"rollback":true}}'`,
-      "kill $(cat /repo/.cluster/demo-operator.pid)",
-      "npm run cluster:down",
+      "npm run demo -- --stop",
     ]) {
       expect(text).toContain(expected);
     }

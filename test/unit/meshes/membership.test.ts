@@ -16,10 +16,21 @@
 // - The ambient-redirect gateway (dataplane-mode ambient label plus istio-proxy) is Istio only: its
 //   label is intent and no redirection annotation was written (trap 8).
 // - A pod without spec, or a container without a name, is simply not a member (trap 9).
+// - Pods of meshes we have no driver for are members of none of ours, and are recognised as
+//   foreign-meshed (src/meshes/foreign-meshes.ts), so they are never counted as unmeshed: every
+//   injected Kuma golden, native, classic, CNI and gateway alike. Intent is not membership here
+//   either: Kuma's inputs (kuma.io/sidecar-injection, kuma.io/mesh labels) and Consul's
+//   connect-inject annotation are foreign to nothing.
 import { describe, expect, it } from "vitest";
 import type { MeshName } from "../../../src/meshes/driver.ts";
 import { proxyPlacement } from "../../../src/meshes/pod-facts.ts";
-import { isDoubleMeshed, meshesOfPod, podOnMesh } from "../../../src/meshes/registry.ts";
+import {
+  foreignMeshesOfPod,
+  isDoubleMeshed,
+  meshesOfPod,
+  podOnMesh,
+  podOnNoMesh,
+} from "../../../src/meshes/registry.ts";
 import { fixtureFiles, fixtureTemplate, fixtureTemplates } from "./fixtures.ts";
 
 const EXPECTED: Record<string, MeshName[]> = {
@@ -71,7 +82,7 @@ const EXPECTED: Record<string, MeshName[]> = {
   "linkerd/pre-native-ga_inject_emojivoto_deployment_native_sidecar.golden.yml Deployment/web": ["linkerd"],
   // Meshes we have no driver for are members of none of ours, injected or not: Kuma's kuma-sidecar
   // (native and classic), its CNI and gateway variants, and Consul's opt-in intent (no injected
-  // Consul pod exists upstream).
+  // Consul pod exists upstream). FOREIGN below says which are recognised as another mesh's.
   "consul/multiport-app_deployment.yaml Deployment/multiport": [],
   "consul/static-server-tcp_deployment.yaml Deployment/static-server-tcp": [],
   "kuma/inject.01.input.yaml Pod/busybox": [],
@@ -91,6 +102,17 @@ const EXPECTED: Record<string, MeshName[]> = {
   "kuma/skip_inject.2.golden.yaml Pod/busybox": [],
 };
 
+/** The meshes we do not drive that run a fixture pod template; every template not listed runs none. */
+const FOREIGN: Record<string, string[]> = {
+  "kuma/inject.01.golden.yaml Pod/busybox": ["kuma"], // native kuma-sidecar
+  "kuma/inject.02.golden.yaml Pod/busybox": ["kuma"], // before the user's init container
+  "kuma/inject.10.golden.yaml Pod/busybox": ["kuma"], // pod label beat the namespace's
+  "kuma/inject.12.golden.yaml Pod/busybox": ["kuma"], // the pod's own kuma.io/mesh
+  "kuma/inject.34.golden.yaml Pod/busybox": ["kuma"], // CNI: kuma-validation
+  "kuma/inject.41.golden.yaml Pod/busybox": ["kuma"], // gateway with CNI: kuma-sidecar only
+  "kuma/pre-native-default_inject.01.golden.yaml Pod/busybox": ["kuma"], // classic containers[0]
+};
+
 describe("meshesOfPod on every fixture pod template", () => {
   const templates = fixtureTemplates();
 
@@ -104,6 +126,19 @@ describe("meshesOfPod on every fixture pod template", () => {
     expect(meshesOfPod(template)).toEqual(EXPECTED[id]);
     expect(isDoubleMeshed(template)).toBe(false);
   });
+
+  it("names only fixture templates in FOREIGN", () => {
+    for (const id of Object.keys(FOREIGN)) expect(EXPECTED, id).toHaveProperty([id]);
+  });
+
+  it.each(templates.map((entry) => [entry.id, entry.template] as const))(
+    "%s: foreign meshes, and whether it is unmeshed",
+    (id, template) => {
+      const foreign = FOREIGN[id] ?? [];
+      expect(foreignMeshesOfPod(template).map((mesh) => mesh.id)).toEqual(foreign);
+      expect(podOnNoMesh(template)).toBe(foreign.length === 0 && (EXPECTED[id] ?? []).length === 0);
+    },
+  );
 });
 
 describe("proxy placement", () => {

@@ -10,6 +10,7 @@ import {
   allNamespaceMarkerKeys,
   driverFor,
   MESH_DRIVERS,
+  meshRunsOwnPod,
   namespaceMeshes,
   namespaceOnMesh,
   namespaceSwitch,
@@ -206,6 +207,8 @@ describe("allNamespaceMarkerKeys", () => {
     expect(keys.labels.sort()).toEqual(
       [
         "config.linkerd.io/admission-webhooks",
+        "consul.hashicorp.com/consul-dns",
+        "consul.hashicorp.com/transparent-proxy",
         "istio-injection",
         "istio.io/dataplane-mode",
         "istio.io/rev",
@@ -357,5 +360,12 @@ describe("withComparableRevisions", () => {
       { source: { mesh: "linkerd" }, target: { mesh: "istio", revision: "b" } },
     ] as const;
     for (const pair of pairs) expect(withComparableRevisions(pair)).toBe(pair);
+  });
+});
+
+describe("pods a mesh runs itself", () => {
+  it("istiod's gateways and waypoints are the mesh's, never a migration's to move or count", () => {
+    expect(meshRunsOwnPod({ "gateway.istio.io/managed": "istio.io-mesh-controller" })).toBe(true);
+    expect(meshRunsOwnPod({ app: "web", "sidecar.istio.io/inject": "false" })).toBe(false);
   });
 });

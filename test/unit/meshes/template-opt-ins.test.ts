@@ -104,6 +104,7 @@ describe("templateOptIns", () => {
 
 /** The canonical opt-in and opt-out of each mesh, as template markers. */
 const OPT_IN: Record<MeshName, Markers> = {
+  consul: tpl({}, { "consul.hashicorp.com/connect-inject": "true" }),
   istio: tpl({ [INJECT]: "true" }),
   "istio-ambient": tpl({ [MODE]: "ambient" }),
   linkerd: tpl({}, { [L5D]: "enabled" }),
@@ -145,6 +146,7 @@ describe("rewriteTemplateOptIns: a source opt-in becomes the target's opt-in", (
 
 /** The canonical opt-out of each mesh; "none" has none. */
 const OPT_OUT: Record<MeshName, Markers> = {
+  consul: tpl({}, { "consul.hashicorp.com/connect-inject": "false" }),
   istio: tpl({ [INJECT]: "false" }),
   "istio-ambient": tpl({ [MODE]: "none" }),
   linkerd: tpl({}, { [L5D]: "disabled" }),
@@ -295,5 +297,34 @@ describe("rewriteTemplateOptIns: special cases", () => {
       set: { labels: { [MODE]: "ambient" }, annotations: {} },
       remove: { labels: [], annotations: [L5D] },
     });
+  });
+});
+
+describe("templateMarkerKeys (what deploy/write-limits.yaml lets the operator rewrite)", () => {
+  const drivers = [istioDriver, istioAmbientDriver, linkerdDriver, noneDriver];
+  const values = ["true", "false", "enabled", "disabled", "ambient", "none", "canary", "Yes", ""];
+  const candidateKeys = [INJECT, MODE, L5D, "istio.io/rev", "linkerd.io/inject", "istio-injection"];
+
+  it("cover every key a driver reads as an opt-in, and every marker it writes", () => {
+    for (const driver of drivers) {
+      const declared = driver.templateMarkerKeys;
+      for (const key of candidateKeys) {
+        for (const value of values) {
+          for (const found of [
+            ...driver.templateOptIns(tpl({ [key]: value })),
+            ...driver.templateOptIns(tpl({}, { [key]: value })),
+          ]) {
+            const keys = found.kind === "label" ? declared.labels : declared.annotations;
+            expect(keys, `${driver.name} reads ${found.kind} ${found.key}`).toContain(found.key);
+          }
+        }
+      }
+      const ref: MeshRef = { mesh: driver.name as MeshName, revision: "canary" };
+      for (const marker of [driver.optInMarker?.(ref), driver.optOutMarker?.(ref)]) {
+        if (!marker) continue;
+        const keys = marker.kind === "label" ? declared.labels : declared.annotations;
+        expect(keys, `${driver.name} writes ${marker.kind} ${marker.key}`).toContain(marker.key);
+      }
+    }
   });
 });

@@ -61,6 +61,24 @@ describe("createMetrics", () => {
     expect(sample(text, 'meshmigration_phase{migration="m1",phase="Succeeded"}')).toBe(0);
   });
 
+  it("reports each True condition with its reason, and 0 once it clears, for alerts on Degraded", async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const degraded = (status: string, reason: string) => [{ type: "Degraded", status, reason }];
+    metrics.setMigrationConditions("m1", degraded("True", "RolloutTimeout"));
+    let text = await metrics.registry.metrics();
+    expect(
+      sample(text, 'meshmigration_condition{migration="m1",type="Degraded",reason="RolloutTimeout"}'),
+    ).toBe(1);
+    metrics.setMigrationConditions("m1", degraded("False", "NoProblems"));
+    text = await metrics.registry.metrics();
+    expect(
+      sample(text, 'meshmigration_condition{migration="m1",type="Degraded",reason="RolloutTimeout"}'),
+    ).toBe(0);
+    expect(text).not.toContain('reason="NoProblems"');
+    metrics.forgetMigration("m1");
+    expect(await metrics.registry.metrics()).not.toContain('migration="m1"');
+  });
+
   it("drops namespace phases that emptied to 0 and forgets a deleted migration entirely", async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     metrics.setMigrationNamespaces("m1", { Pending: 2, Migrating: 1 });
