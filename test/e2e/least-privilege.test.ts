@@ -322,6 +322,30 @@ describe("the operator with only its ServiceAccount's token", () => {
     await waitForAppsOn(clients, ns, onIstio ? "istio" : "linkerd", 3);
   });
 
+  it("creates a waypoint for a move into ambient, and deletes it on rollback (under the write limits)", async () => {
+    const ns = await appNamespace("lp-waypoint");
+    await waitForAppsOn(clients, ns, "istio", 3);
+    const name = migrationName("lp-waypoint");
+    await applyMigration(name, {
+      source: { mesh: "istio" },
+      target: { mesh: "istio-ambient", waypoint: { name: "waypoint", create: true } },
+      batches: [{ name: "all", namespaces: [ns] }],
+      strategy: UNBLOCKED,
+    });
+    await kubectlWaitReady(name, 240);
+    await waitForAppsOn(clients, ns, "istio-ambient", 3);
+    expect((await namespaceMetadata(clients, ns)).labels["istio.io/use-waypoint"]).toBe("waypoint");
+    await patchMigrationSpec(name, { rollback: true });
+    await waitForMigration(clients, name, (m) => m.status?.phase === "RolledBack", "RolledBack", 240_000);
+    await waitFor(
+      async () =>
+        (
+          await kubectl(["get", "gateway", "-n", ns, "waypoint", "--ignore-not-found", "-o", "name"])
+        ).stdout.trim() === "",
+      { description: `the waypoint of ${ns} to be deleted` },
+    );
+  });
+
   it("fails over: a second replica takes the Lease when the leader is killed, and migrates", async () => {
     const [leader] = operators;
     if (!leader) throw new Error("no leader started");
