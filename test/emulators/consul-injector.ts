@@ -77,6 +77,23 @@ interface Rendered {
   webhook: V1MutatingWebhookConfiguration;
 }
 
+/**
+ * The one value the test cluster sets apart from a plain install: the webhook's namespaceSelector
+ * (Helm value connectInject.namespaceSelector). The chart's default selects every namespace and
+ * fails closed, so every pod of every suite would wait on this injector; here only namespaces with
+ * this label go through it, the way a platform team scopes Consul to the namespaces it meshes.
+ */
+export const CONSUL_WEBHOOK_NAMESPACE_LABEL = "consul.test.meshmigration.io/webhook";
+
+function valuesFile(renderedFile: string): string {
+  const file = `${renderedFile}.values.yaml`;
+  writeFileSync(
+    file,
+    `connectInject:\n  namespaceSelector: |\n    matchLabels:\n      ${CONSUL_WEBHOOK_NAMESPACE_LABEL}: enabled\n`,
+  );
+  return file;
+}
+
 /** helm template of the injector's Deployment and webhook, with the values of a plain install. */
 function render(chart: string, nativeSidecars: boolean, renderedFile: string): Rendered {
   const stdout = execFileSync(
@@ -89,6 +106,7 @@ function render(chart: string, nativeSidecars: boolean, renderedFile: string): R
       "--set=global.name=consul",
       "--set=connectInject.enabled=true",
       `--set=connectInject.dataplaneAsSidecarInitContainer.defaultEnabled=${nativeSidecars}`,
+      `--values=${valuesFile(renderedFile)}`,
       "--show-only=templates/connect-inject-deployment.yaml",
       "--show-only=templates/connect-inject-mutatingwebhookconfiguration.yaml",
     ],

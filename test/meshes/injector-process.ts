@@ -43,10 +43,14 @@ export function tlsAnswers(port: number): Promise<boolean> {
   });
 }
 
+const RESTART_DELAY_MS = 2000;
+
 export function createInjectorProcess(options: InjectorProcessOptions): InjectorEndpoint {
   const { name, path, port, log } = options;
   let child: ChildProcess | undefined;
   let transitions: Promise<void> = Promise.resolve();
+  /** Whether it should be serving: an injector that exits on its own is started again, as kubelet would. */
+  let wanted = false;
 
   const start = async () => {
     const fd = openSync(options.logFile, "a");
@@ -58,9 +62,20 @@ export function createInjectorProcess(options: InjectorProcessOptions): Injector
     closeSync(fd);
     child = spawned;
     let exited = false;
-    spawned.once("exit", () => {
+    let started = false;
+    spawned.once("exit", (code, signal) => {
       exited = true;
-      if (child === spawned) child = undefined;
+      if (child !== spawned) return;
+      child = undefined;
+      // Consul's injector exits when it loses its leader election (an apiserver outage, say).
+      if (started && wanted) {
+        log.info("injector process exited; starting it again, as kubelet would", {
+          injector: name,
+          code,
+          signal,
+        });
+        restartSoon();
+      }
     });
     const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
     while (!(await tlsAnswers(port))) {
@@ -77,6 +92,15 @@ export function createInjectorProcess(options: InjectorProcessOptions): Injector
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    started = true;
+  };
+
+  /** Starts it again after a pause, and again after each failed start, while it is wanted. */
+  const restartSoon = () => {
+    setTimeout(() => {
+      if (!wanted || child) return;
+      endpoint.setServing(true).catch(() => restartSoon());
+    }, RESTART_DELAY_MS);
   };
 
   const stop = async () => {
@@ -90,12 +114,13 @@ export function createInjectorProcess(options: InjectorProcessOptions): Injector
     child = undefined;
   };
 
-  return {
+  const endpoint: InjectorEndpoint = {
     name,
     path,
     port: () => port,
     isServing: () => child !== undefined,
     setServing(up: boolean): Promise<void> {
+      wanted = up;
       transitions = transitions
         .catch(() => {})
         .then(async () => {
@@ -111,4 +136,5 @@ export function createInjectorProcess(options: InjectorProcessOptions): Injector
       return transitions;
     },
   };
+  return endpoint;
 }
