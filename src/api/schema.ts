@@ -30,6 +30,8 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+/** A selector's matchLabels, bounded so the apiserver can cost its CEL key check. */
+const MAX_MATCH_LABELS = 64;
 const DURATION = /^([0-9]+h([0-9]+m)?([0-9]+s)?|[0-9]+m([0-9]+s)?|[0-9]+s)$/;
 /** The same sentence from the CLI, the operator and the apiserver (the CRD's rule). */
 const DURATION_MESSAGE = 'must be a duration such as "90s", "10m" or "1h30m"';
@@ -183,8 +185,21 @@ export const LabelSelectorSchema = enforce(
           }
         }
       })
+      .refine((labels) => Object.keys(labels).length <= MAX_MATCH_LABELS, {
+        error: `must have at most ${MAX_MATCH_LABELS} labels`,
+      })
       .optional()
-      .meta({ description: "Namespaces whose labels include all of these key-value pairs." }),
+      .meta({
+        description: "Namespaces whose labels include all of these key-value pairs.",
+        maxProperties: MAX_MATCH_LABELS,
+        // The same key check on the apiserver (a CEL string literal doubles the regex's backslashes).
+        "x-kubernetes-validations": [
+          {
+            rule: `self.all(k, size(k) <= 317 && k.matches('${LABEL_KEY.source.replaceAll("\\", "\\\\")}'))`,
+            message: "must be a label key such as team or example.com/team",
+          },
+        ],
+      }),
     matchExpressions: z
       .array(LabelSelectorRequirementSchema)
       .max(MAX_SELECTOR_REQUIREMENTS, { error: `must have at most ${MAX_SELECTOR_REQUIREMENTS} items` })

@@ -39,9 +39,11 @@ const ADMIN: V1Container = { name: "admin", image: "example.com/admin:1", ports:
 
 const CASES: Case[] = [
   {
-    name: "connect-inject: true injects consul-dataplane first (Helm's lifecycle default)",
+    // The test cluster's injectors all run native sidecars (the chart value
+    // connectInject.dataplaneAsSidecarInitContainer.defaultEnabled follows the cluster's setting).
+    name: "connect-inject: true injects consul-dataplane, as a native sidecar like the cluster's other injectors",
     pod: { annotations: { [INJECT]: "true" } },
-    expected: { meshes: ["consul"], dataplanes: ["consul-dataplane"], native: false },
+    expected: { meshes: ["consul"], dataplanes: ["consul-dataplane"], native: true },
   },
   {
     name: "no annotation: the chart's -default-inject=false leaves the pod alone",
@@ -75,7 +77,7 @@ const CASES: Case[] = [
     expected: {
       meshes: ["consul"],
       dataplanes: ["consul-dataplane-web", "consul-dataplane-web-admin"],
-      native: false,
+      native: true,
     },
   },
   {

@@ -127,9 +127,11 @@ describe("forward migration", () => {
     expect(firstWaveTouched).toBeGreaterThan(lastCanaryVerified);
 
     const table = await kubectl(["get", "meshmigration", name]);
-    expect(table.stdout).toMatch(/SOURCE\s+TARGET\s+PHASE\s+BATCH\s+PROGRESS\s+DOUBLE-MESHED\s+AGE/);
     expect(table.stdout).toMatch(
-      new RegExp(`${name}\\s+istio\\s+linkerd\\s+Succeeded\\s+wave-1\\s+4/4\\s+0`),
+      /SOURCE\s+TARGET\s+PHASE\s+BATCH\s+DIRECTION\s+PROGRESS\s+DOUBLE-MESHED\s+AGE/,
+    );
+    expect(table.stdout).toMatch(
+      new RegExp(`${name}\\s+istio\\s+linkerd\\s+Succeeded\\s+wave-1\\s+Forward\\s+4/4\\s+0`),
     );
   });
 
