@@ -106,14 +106,7 @@ export function buildBinaries(log: (line: string) => void): string {
 
 /** The Gateway API's own CRDs (standard channel, from its Go module), applied server-side. */
 function installGatewayApiCrds(binDir: string, kubeconfig: string, log: (line: string) => void): void {
-  const crdDir = execFileSync("bash", [join(REPO_ROOT, "scripts/meshes/fetch-gateway-api.sh")], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  })
-    .trim()
-    .split("\n")
-    .pop();
-  if (!crdDir || !existsSync(crdDir)) throw new Error(`fetch-gateway-api.sh printed no CRD directory`);
+  const crdDir = runBuild("scripts/meshes/fetch-gateway-api.sh", "gateway.networking.k8s.io_gateways.yaml");
   execFileSync(
     join(binDir, "kubectl"),
     ["--kubeconfig", kubeconfig, "apply", "--server-side", "-f", crdDir],

@@ -1,10 +1,9 @@
 // Plan before you move, through the operator: spec.dryRun publishes the whole plan
 // and changes nothing; a blocking cross-mesh warning holds the migration, as a
 // condition and an Event, until it is resolved or acknowledged.
-import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { waitForAppsOn, waitForSettled } from "../support/apps.ts";
-import { kubectl } from "../support/kubectl.ts";
+import { installPolicyCrds } from "../support/crd.ts";
 import {
   applyMigration,
   condition,
@@ -16,11 +15,9 @@ import {
 import { migrationSuite } from "../support/suite.ts";
 import { waitFor } from "../support/wait.ts";
 
-const POLICY_CRDS = resolve(import.meta.dirname, "../fixtures/policy-crds");
 const suite = migrationSuite({
   before: async () => {
-    const crds = await kubectl(["apply", "--server-side", "-f", POLICY_CRDS]);
-    if (crds.code !== 0) throw new Error(crds.stderr);
+    await installPolicyCrds();
   },
 });
 const { clients, migrationName, patchSpec } = suite;

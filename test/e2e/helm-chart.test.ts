@@ -15,6 +15,7 @@ import { goTool } from "../../scripts/tools/go-tools.ts";
 import { DEFAULT_LEADER_ELECTION_ID } from "../../src/api/constants.ts";
 import { mergePatchOptions } from "../../src/runtime/patch.ts";
 import { createAppNamespace, livePods, meshOf, waitForAppsOn } from "../support/apps.ts";
+import { installPolicyCrds } from "../support/crd.ts";
 import { waitUntilNamespaceGone, writeTokenKubeconfig } from "../support/deploy.ts";
 import { e2eClients, e2eKubeconfigPath, uniqueName } from "../support/kube.ts";
 import { type KubectlResult, kubectl } from "../support/kubectl.ts";
@@ -29,7 +30,6 @@ import { type OperatorProcess, RUN_ID, startOperator } from "../support/operator
 import { waitFor } from "../support/wait.ts";
 
 const CHART = resolve(import.meta.dirname, "../../charts/mesh-migration-operator");
-const POLICY_CRDS = resolve(import.meta.dirname, "../fixtures/policy-crds");
 const RELEASE = "mmo-helm";
 const NAMESPACE = "mmo-helm-system";
 /** The chart's names for a release that does not name the chart: "<release>-<chart>". */
@@ -121,8 +121,7 @@ async function leaseHolder(): Promise<string | undefined> {
 
 beforeAll(async () => {
   // The mesh policy CRDs a meshed cluster has (the preflight watches them), as least-privilege does.
-  const crds = await kubectl(["apply", "--server-side", "-f", POLICY_CRDS]);
-  if (crds.code !== 0) throw new Error(crds.stderr);
+  await installPolicyCrds();
   await helmRun(["uninstall", RELEASE, "--wait", "--ignore-not-found"]);
   await createReleaseNamespace();
 });

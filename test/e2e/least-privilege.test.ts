@@ -24,7 +24,7 @@ import { DEFAULT_LEADER_ELECTION_ID } from "../../src/api/constants.ts";
 import { GUARD_BINDING_NAME, GUARD_POLICY_NAME } from "../../src/controller/guard.ts";
 import { readState } from "../cluster/local-cluster.ts";
 import { createAppNamespace, livePods, meshOf, namespaceMetadata, waitForAppsOn } from "../support/apps.ts";
-import { installCrd } from "../support/crd.ts";
+import { installCrd, installPolicyCrds } from "../support/crd.ts";
 import {
   applyBaseObjects,
   baseObjectsOf,
@@ -52,7 +52,6 @@ import { type OperatorProcess, RUN_ID, startOperator } from "../support/operator
 import { ORIGINAL_KEY, OWNER_KEY } from "../support/snapshots.ts";
 import { waitFor } from "../support/wait.ts";
 
-const POLICY_CRDS = join(import.meta.dirname, "../fixtures/policy-crds");
 const USERNAME = `system:serviceaccount:${NAMESPACE}:${SERVICE_ACCOUNT}`;
 /** The negative probes' User-Agent: refused on purpose, so not part of what the operator does. */
 const PROBE_AGENT = "mmo-least-privilege-probe";
@@ -163,8 +162,7 @@ beforeAll(async () => {
   await installCrd();
   // The mesh policy CRDs a meshed cluster has: the preflight's informers watch them (without
   // them, lists answer 404 and nothing is watched).
-  const crds = await kubectl(["apply", "--server-side", "-f", POLICY_CRDS]);
-  if (crds.code !== 0) throw new Error(crds.stderr);
+  await installPolicyCrds();
   await operatorNamespaceUsable(clients);
   // The RBAC and the write limits that hold the token to the keys it owns, as deploy/ installs them.
   await applyBaseObjects(INSTALLED_KINDS);

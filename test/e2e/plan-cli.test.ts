@@ -11,22 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MigrationOutline, MigrationWarning } from "../../src/api/schema.ts";
 import { waitForEmulators } from "../emulators/control.ts";
 import { createAppNamespace } from "../support/apps.ts";
-import { installCrd } from "../support/crd.ts";
+import { installCrd, installPolicyCrds } from "../support/crd.ts";
 import { e2eClients, e2eKubeconfigPath, uniqueName } from "../support/kube.ts";
-import { kubectl } from "../support/kubectl.ts";
 import { waitFor } from "../support/wait.ts";
 
 const clients = e2eClients();
 const { core, apps, custom } = clients;
 const BIN = resolve(import.meta.dirname, "../../bin/mesh-migration-operator.js");
-const POLICY_CRDS = resolve(import.meta.dirname, "../fixtures/policy-crds");
-const POLICY_CRD_NAMES = [
-  "peerauthentications.security.istio.io",
-  "authorizationpolicies.security.istio.io",
-  "servers.policy.linkerd.io",
-  "authorizationpolicies.policy.linkerd.io",
-  "meshtlsauthentications.policy.linkerd.io",
-];
 const INBOUND_POLICY = "config.linkerd.io/default-inbound-policy";
 
 const workDir = mkdtempSync(join(tmpdir(), "plan-cli-"));
@@ -144,15 +135,7 @@ let before: Record<string, string>;
 
 beforeAll(async () => {
   await installCrd();
-  const applied = await kubectl(["apply", "--server-side", "-f", POLICY_CRDS]);
-  if (applied.code !== 0) throw new Error(`kubectl apply of the policy CRDs failed: ${applied.stderr}`);
-  const established = await kubectl([
-    "wait",
-    "--for=condition=Established",
-    "--timeout=60s",
-    ...POLICY_CRD_NAMES.map((name) => `crd/${name}`),
-  ]);
-  if (established.code !== 0) throw new Error(`policy CRDs not established: ${established.stderr}`);
+  await installPolicyCrds();
   await waitForEmulators(clients.kc, { timeoutMs: 120_000 });
 
   createdNamespaces.push(moving, staying, clean, l7);
