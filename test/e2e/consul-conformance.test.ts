@@ -8,8 +8,8 @@ import { AdmissionregistrationV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consulDriver, isConsulOwnPod } from "../../src/meshes/consul.ts";
 import { meshesOfPod, podOnNoMesh } from "../../src/meshes/registry.ts";
-import { CONSUL_INJECTOR, CONSUL_WEBHOOK_NAMESPACE_LABEL } from "../emulators/consul-injector.ts";
 import { waitForEmulators } from "../emulators/control.ts";
+import { CONSUL_INJECTOR, CONSUL_WEBHOOK_NAMESPACE_LABEL } from "../emulators/names.ts";
 import { e2eClients, uniqueName } from "../support/kube.ts";
 import { waitFor } from "../support/wait.ts";
 

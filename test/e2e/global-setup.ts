@@ -3,8 +3,26 @@
 // stopped at the end) with the injectors MMO_MESHES names (real unless emulated). A cluster that cannot start fails the run loudly: the
 // suites are never skipped silently.
 import { meshModeFromEnv, startLocalCluster, stopLocalCluster } from "../cluster/local-cluster.ts";
+import { watchConsulBesideProxy } from "../support/consul-beside-proxy.ts";
+import { e2eKubeConfig } from "../support/kube.ts";
 
 export default async function setup(): Promise<() => Promise<void>> {
+  const stopCluster = await provideCluster();
+  const watch = await watchConsulBesideProxy(e2eKubeConfig());
+  return async () => {
+    const seen = await watch.stop();
+    console.error(
+      `[e2e] ${seen.consulPods} pods ran consul-dataplane, ${seen.offenders.length} of them beside another mesh's proxy`,
+    );
+    await stopCluster();
+    if (seen.offenders.length > 0) {
+      throw new Error(`consul-dataplane ran beside another mesh's proxy in: ${seen.offenders.join(", ")}`);
+    }
+  };
+}
+
+/** The cluster for the run, and how to stop it afterwards (nothing to stop for one given or reused). */
+async function provideCluster(): Promise<() => Promise<void>> {
   if (process.env.E2E_KUBECONFIG) {
     process.env.E2E_MESHES ??= meshModeFromEnv();
     console.error(

@@ -27,11 +27,9 @@ import type { InjectorEndpoint } from "./admission-server.ts";
 import { startConsulServerStub } from "./consul-server-stub.ts";
 import { apply, createIfMissing } from "./kube-helpers.ts";
 import type { Logger } from "./log.ts";
+import { CONSUL_INJECTOR, CONSUL_NAMESPACE, CONSUL_WEBHOOK_NAMESPACE_LABEL } from "./names.ts";
 import type { ServingTls } from "./tls.ts";
 
-export const CONSUL_NAMESPACE = "consul";
-/** The chart's <fullname>-connect-injector with global.name=consul: Deployment and webhook alike. */
-export const CONSUL_INJECTOR = "consul-connect-injector";
 const RELEASE = "consul";
 /** Fixed by the injector (command.go L434-435): health on 9445, metrics on 9444. */
 const HEALTH_PORT = 9445;
@@ -76,14 +74,6 @@ interface Rendered {
   deployment: V1Deployment;
   webhook: V1MutatingWebhookConfiguration;
 }
-
-/**
- * The one value the test cluster sets apart from a plain install: the webhook's namespaceSelector
- * (Helm value connectInject.namespaceSelector). The chart's default selects every namespace and
- * fails closed, so every pod of every suite would wait on this injector; here only namespaces with
- * this label go through it, the way a platform team scopes Consul to the namespaces it meshes.
- */
-export const CONSUL_WEBHOOK_NAMESPACE_LABEL = "consul.test.meshmigration.io/webhook";
 
 function valuesFile(renderedFile: string): string {
   const file = `${renderedFile}.values.yaml`;

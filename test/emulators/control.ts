@@ -10,6 +10,8 @@ import {
 } from "@kubernetes/client-node";
 import { waitFor } from "../support/wait.ts";
 import {
+  CONSUL_INJECTOR,
+  CONSUL_NAMESPACE,
   DEFAULT_ISTIO_REVISION,
   INJECTOR_DOWN_ANNOTATION,
   ISTIO_NAMESPACE,
@@ -22,7 +24,8 @@ import {
   SERVING_ANNOTATION,
 } from "./names.ts";
 
-export type EmulatedMesh = "istio" | "linkerd";
+/** The test cluster's injectors: emulated or real Istio and Linkerd, and Consul's real one. */
+export type EmulatedMesh = "istio" | "linkerd" | "consul";
 
 export interface InjectorControlOptions {
   /** Istio only: which revision's injector ("default" unless given). */
@@ -40,6 +43,9 @@ export function injectorObjects(
   mesh: EmulatedMesh,
   revision: string = DEFAULT_ISTIO_REVISION,
 ): InjectorObjects {
+  if (mesh === "consul") {
+    return { namespace: CONSUL_NAMESPACE, deployment: CONSUL_INJECTOR, webhookConfig: CONSUL_INJECTOR };
+  }
   if (mesh === "linkerd") {
     return {
       namespace: LINKERD_NAMESPACE,

@@ -14,7 +14,7 @@ import { prepareRealIstio } from "../meshes/istio.ts";
 import { prepareRealLinkerd } from "../meshes/linkerd.ts";
 import { type AdmissionServer, createAdmissionServer, type InjectorEndpoint } from "./admission-server.ts";
 import { type EmulatorOptions, parseEmulatorArgs } from "./args.ts";
-import { CONSUL_INJECTOR, CONSUL_NAMESPACE, prepareRealConsul } from "./consul-injector.ts";
+import { prepareRealConsul } from "./consul-injector.ts";
 import { ensureControlPlanes, pruneIstioRevisions } from "./control-planes.ts";
 import { type Injector, startInjectorAvailability } from "./injector-availability.ts";
 import {
@@ -28,6 +28,8 @@ import { apply } from "./kube-helpers.ts";
 import { linkerdWebhookConfiguration } from "./linkerd-webhook.ts";
 import { createLogger, errorMessage } from "./log.ts";
 import {
+  CONSUL_INJECTOR,
+  CONSUL_NAMESPACE,
   DEFAULT_ISTIO_REVISION,
   ISTIO_NAMESPACE,
   istiodDeploymentName,

@@ -17,6 +17,17 @@ export const OBSERVED_GENERATION_ANNOTATION = "emulator.meshmigration.io/observe
  */
 export const INJECTOR_DOWN_ANNOTATION = "emulator.meshmigration.io/injector-down";
 
+export const CONSUL_NAMESPACE = "consul";
+/** The chart's <fullname>-connect-injector with global.name=consul: Deployment and webhook alike. */
+export const CONSUL_INJECTOR = "consul-connect-injector";
+/**
+ * The one value the test cluster sets apart from a plain install: the webhook's namespaceSelector
+ * (Helm value connectInject.namespaceSelector). The chart's default selects every namespace and
+ * fails closed, so every pod of every suite would wait on this injector; here only namespaces with
+ * this label go through it, the way a platform team scopes Consul to the namespaces it meshes.
+ */
+export const CONSUL_WEBHOOK_NAMESPACE_LABEL = "consul.test.meshmigration.io/webhook";
+
 export const LINKERD_WEBHOOK_CONFIG = "linkerd-proxy-injector-webhook-config";
 export const LINKERD_INJECTOR_DEPLOYMENT = "linkerd-proxy-injector";
 

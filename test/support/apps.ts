@@ -13,14 +13,23 @@ export interface AppNamespaceOptions {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   /** Extra pod-template labels and annotations for the Deployment (e.g. a mesh opt-in). */
-  deploymentTemplate?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  deploymentTemplate?: TemplateExtras;
+  /** Extra pod-template labels and annotations for every workload (Consul's opt-in is per pod). */
+  podTemplate?: TemplateExtras;
   /** Leave out the StatefulSet and DaemonSet (faster suites). */
   deploymentOnly?: boolean;
 }
 
-function template(app: string, extra: AppNamespaceOptions["deploymentTemplate"] = {}): k8s.V1PodTemplateSpec {
+interface TemplateExtras {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+function template(app: string, ...extras: Array<TemplateExtras | undefined>): k8s.V1PodTemplateSpec {
+  const labels = Object.assign({ app }, ...extras.map((extra) => extra?.labels ?? {}));
+  const annotations = Object.assign({}, ...extras.map((extra) => extra?.annotations ?? {}));
   return {
-    metadata: { labels: { app, ...(extra.labels ?? {}) }, annotations: { ...(extra.annotations ?? {}) } },
+    metadata: { labels, annotations },
     spec: { containers: [{ name: "app", image: "registry.example/shop/app:1.0" }] },
   };
 }
@@ -46,7 +55,7 @@ export async function createAppNamespace(
       spec: {
         replicas: 3,
         selector: { matchLabels: { app: "web" } },
-        template: template("web", options.deploymentTemplate),
+        template: template("web", options.podTemplate, options.deploymentTemplate),
       },
     },
   });
@@ -59,7 +68,7 @@ export async function createAppNamespace(
         replicas: 2,
         serviceName: "db",
         selector: { matchLabels: { app: "db" } },
-        template: template("db"),
+        template: template("db", options.podTemplate),
       },
     },
   });
@@ -67,7 +76,7 @@ export async function createAppNamespace(
     namespace: name,
     body: {
       metadata: { name: "agent" },
-      spec: { selector: { matchLabels: { app: "agent" } }, template: template("agent") },
+      spec: { selector: { matchLabels: { app: "agent" } }, template: template("agent", options.podTemplate) },
     },
   });
 }
@@ -78,16 +87,24 @@ export async function livePods(clients: E2eClients, namespace: string): Promise<
   return pods.items.filter((p) => !p.metadata?.deletionTimestamp);
 }
 
+/** The mesh whose proxy a container is: consul-dataplane-<service> is Consul's on a multi-port pod. */
+function proxyMesh(containerName: string): string | undefined {
+  if (containerName === "istio-proxy") return "istio";
+  if (containerName === "linkerd-proxy") return "linkerd";
+  if (containerName === "consul-dataplane" || containerName.startsWith("consul-dataplane-")) return "consul";
+  return undefined;
+}
+
 export function proxiesOf(pod: k8s.V1Pod): string[] {
   const names = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => c.name);
-  return names.filter((n) => n === "istio-proxy" || n === "linkerd-proxy");
+  return names.filter((name) => proxyMesh(name) !== undefined);
 }
 
 export function meshOf(pod: k8s.V1Pod): string {
-  const proxies = proxiesOf(pod);
-  if (proxies.length > 1) return "double";
-  if (proxies[0] === "istio-proxy") return "istio";
-  if (proxies[0] === "linkerd-proxy") return "linkerd";
+  const meshes = new Set(proxiesOf(pod).map(proxyMesh));
+  if (meshes.size > 1) return "double";
+  const [mesh] = meshes;
+  if (mesh !== undefined) return mesh;
   if (pod.metadata?.annotations?.["ambient.istio.io/redirection"] === "enabled") return "istio-ambient";
   return "none";
 }
