@@ -249,6 +249,24 @@ const POLICY_SHAPES: Partial<
   destinationRules: specShape((spec) =>
     defined({ host: spec.host, subsets: entries(spec.subsets, ["name"]) }),
   ),
+  serviceIntentions: specShape((spec) =>
+    defined({
+      destination: pick(spec.destination as Json | undefined, ["name"]),
+      sources: Array.isArray(spec.sources)
+        ? spec.sources.map((source: Json) =>
+            defined({
+              ...pick(source, ["name", "action", "peer", "partition", "samenessGroup"]),
+              // Only whether it has L7 permissions: an allow for some requests.
+              permissions:
+                Array.isArray(source?.permissions) && source.permissions.length > 0 ? [{}] : undefined,
+            }),
+          )
+        : undefined,
+    }),
+  ),
+  consulServiceDefaults: specShape(only("mutualTLSMode")),
+  consulProxyDefaults: specShape(only("mutualTLSMode")),
+  consulMeshes: specShape(only("transparentProxy", "allowEnablingPermissiveMutualTLS")),
   services: (service) =>
     defined({
       apiVersion: service.apiVersion,

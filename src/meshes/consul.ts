@@ -12,6 +12,10 @@ export const CONNECT_INJECT_ANNOTATION = "consul.hashicorp.com/connect-inject";
 /** Stamped by the injector as a label and as an annotation (mesh_webhook.go L446, L482). */
 export const INJECT_STATUS_KEY = "consul.hashicorp.com/connect-inject-status";
 export const INJECTED = "injected";
+/** The Consul service name(s) a pod registers as, comma-separated on multi-port pods (FACTS.md). */
+export const CONNECT_SERVICE_ANNOTATION = "consul.hashicorp.com/connect-service";
+/** The per-pod transparent-proxy setting, over the namespace label's default. */
+export const TRANSPARENT_PROXY_ANNOTATION = "consul.hashicorp.com/transparent-proxy";
 /** Helm-rendered gateways carry it; their Envoy runs under the gateway's own container name. */
 export const GATEWAY_KIND_ANNOTATION = "consul.hashicorp.com/gateway-kind";
 export const DATAPLANE_CONTAINER = "consul-dataplane";

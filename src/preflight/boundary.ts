@@ -4,7 +4,7 @@
 // the namespaces that stay in the mesh callers are leaving, and the moving namespaces until
 // their own turn; or the namespaces moving into a mesh whose callers stay outside it.
 import type { MeshName, MeshRef } from "../meshes/driver.ts";
-import { driverFor, MESH_DRIVERS, namespaceMeshes } from "../meshes/registry.ts";
+import { driverFor, findTemplateOptIns, MESH_DRIVERS, namespaceMeshes } from "../meshes/registry.ts";
 import type { PreflightInput } from "./input.ts";
 
 /** A mesh's trust domain (its driver's trustDomain id): Istio's sidecar and ambient modes share one. */
@@ -45,11 +45,20 @@ export function movingNamespaces(input: PreflightInput): Array<{ name: string; b
   );
 }
 
+/**
+ * Whether the namespace's pods are on `side`: its markers enroll it, or one of its pod templates
+ * opts in (Consul has no namespace marker; an Istio opt-in meshes pods of an unlabelled namespace).
+ */
 function enrolledOn(side: Side, input: PreflightInput, name: string): boolean {
   const ns = input.namespaces.get(name);
   // A namespace being deleted calls no one for long: it is not a side of the boundary.
   if (ns === undefined || ns.terminating === true) return false;
-  return namespaceMeshes(ns.markers).some((mesh) => sideOf(mesh) === side);
+  if (namespaceMeshes(ns.markers).some((mesh) => sideOf(mesh) === side)) return true;
+  return input
+    .workloadsIn(name)
+    .some((workload) =>
+      findTemplateOptIns(workload.template).some((optIn) => optIn.optsIn && sideOf(optIn.mesh) === side),
+    );
 }
 
 /**

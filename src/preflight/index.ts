@@ -19,5 +19,6 @@ export {
   type PolicyResource,
   policyResourceName,
   policyResourcePath,
+  policyResourceReadFor,
 } from "./policy-resources.ts";
 export { hasBlockingWarnings, preflightWarnings } from "./preflight.ts";

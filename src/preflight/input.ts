@@ -45,8 +45,16 @@ export interface PolicyObjects {
   telemetries?: readonly unknown[];
   /** gateway.networking.k8s.io/v1 Gateway: waypoints are Gateways of gatewayClassName istio-waypoint. */
   gateways?: readonly unknown[];
-  /** v1 Service, for its istio.io/use-waypoint label. */
+  /** v1 Service, for its istio.io/use-waypoint label and the Consul service names of a namespace. */
   services?: readonly unknown[];
+  /** consul.hashicorp.com/v1alpha1 ServiceIntentions */
+  serviceIntentions?: readonly unknown[];
+  /** consul.hashicorp.com/v1alpha1 ServiceDefaults */
+  consulServiceDefaults?: readonly unknown[];
+  /** consul.hashicorp.com/v1alpha1 ProxyDefaults */
+  consulProxyDefaults?: readonly unknown[];
+  /** consul.hashicorp.com/v1alpha1 Mesh */
+  consulMeshes?: readonly unknown[];
 }
 
 /** The pod facts the preflight reads (V1Pod fits): the proxy's env says whether it speaks HBONE. */

@@ -9,11 +9,28 @@ export interface PolicyResource {
   group: string;
   version: string;
   plural: string;
-  /** The target meshes whose preflight reads it; every migration's when unset. */
+  /**
+   * The meshes whose migrations read it, as targets (and as sources, when forSources is set);
+   * every migration's when both are unset.
+   */
   forTargets?: readonly MeshName[];
+  forSources?: readonly MeshName[];
 }
 
 const AMBIENT: readonly MeshName[] = ["istio-ambient"];
+const CONSUL: readonly MeshName[] = ["consul"];
+
+/** A Consul config entry CRD (consul.hashicorp.com/v1alpha1), read for moves into and out of Consul. */
+function consulEntry(field: keyof PolicyObjects, plural: string): PolicyResource {
+  return {
+    field,
+    group: "consul.hashicorp.com",
+    version: "v1alpha1",
+    plural,
+    forTargets: CONSUL,
+    forSources: CONSUL,
+  };
+}
 
 export const POLICY_RESOURCES: readonly PolicyResource[] = [
   { field: "peerAuthentications", group: "security.istio.io", version: "v1", plural: "peerauthentications" },
@@ -86,9 +103,27 @@ export const POLICY_RESOURCES: readonly PolicyResource[] = [
     plural: "gateways",
     forTargets: AMBIENT,
   },
-  // The core group (""): Services carry istio.io/use-waypoint.
-  { field: "services", group: "", version: "v1", plural: "services", forTargets: AMBIENT },
+  // The core group (""): Services carry istio.io/use-waypoint, and name the services Consul registers.
+  {
+    field: "services",
+    group: "",
+    version: "v1",
+    plural: "services",
+    forTargets: [...AMBIENT, ...CONSUL],
+    forSources: CONSUL,
+  },
+  // Consul's intentions, mTLS mode and transparent-proxy settings.
+  consulEntry("serviceIntentions", "serviceintentions"),
+  consulEntry("consulServiceDefaults", "servicedefaults"),
+  consulEntry("consulProxyDefaults", "proxydefaults"),
+  consulEntry("consulMeshes", "meshes"),
 ];
+
+/** Whether a migration from `source` to `target` reads the resource. */
+export function policyResourceReadFor(resource: PolicyResource, source: MeshName, target: MeshName): boolean {
+  if (resource.forTargets === undefined && resource.forSources === undefined) return true;
+  return resource.forTargets?.includes(target) === true || resource.forSources?.includes(source) === true;
+}
 
 /** The cluster-wide list/watch path of a policy resource (the core group is served under /api). */
 export function policyResourcePath(resource: PolicyResource): string {

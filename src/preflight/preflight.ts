@@ -1,6 +1,12 @@
 // The preflight: everything that would break once namespaces start moving, found before the
 // first change. Pure: it reads the facts it is given and nothing else.
 import type { MigrationWarning } from "../api/schema.ts";
+import { consulDefaultDenyWarnings, consulIntentionSourceWarnings } from "./consul-intentions.ts";
+import { consulStrictMutualTLSWarnings } from "./consul-mutual-tls.ts";
+import {
+  consulMeshDestinationsOnlyWarnings,
+  consulTransparentProxyWarnings,
+} from "./consul-transparent-proxy.ts";
 import { injectorFailurePolicyWarnings } from "./injector-failure-policy.ts";
 import type { PreflightInput } from "./input.ts";
 import { istioAmbientL7Warnings } from "./istio-ambient-l7.ts";
@@ -29,6 +35,11 @@ const CHECKS: ReadonlyArray<(input: PreflightInput) => MigrationWarning[]> = [
   istioAmbientRoutingWarnings,
   istioAmbientWaypointWarnings,
   istioHboneWarnings,
+  consulIntentionSourceWarnings,
+  consulDefaultDenyWarnings,
+  consulStrictMutualTLSWarnings,
+  consulMeshDestinationsOnlyWarnings,
+  consulTransparentProxyWarnings,
 ];
 
 /** Blocking first, then by code, namespace and message, so the list is stable between runs. */

@@ -2,12 +2,12 @@
 // cross-mesh traffic, and nobody can tell. Each such resource is a blocking warning.
 import type { MigrationWarning } from "../api/schema.ts";
 import type { PreflightInput } from "./input.ts";
-import { POLICY_RESOURCES, policyResourceName } from "./policy-resources.ts";
+import { POLICY_RESOURCES, policyResourceName, policyResourceReadFor } from "./policy-resources.ts";
 
-/** Whether this migration's preflight reads the resource (some are read only for some targets). */
+/** Whether this migration's preflight reads the resource (some are read only for some meshes). */
 function readFor(input: PreflightInput, resourceName: string): boolean {
   const resource = POLICY_RESOURCES.find((r) => policyResourceName(r) === resourceName);
-  return resource?.forTargets === undefined || resource.forTargets.includes(input.target.mesh);
+  return resource === undefined || policyResourceReadFor(resource, input.source.mesh, input.target.mesh);
 }
 
 export function unreadablePolicyWarnings(input: PreflightInput): MigrationWarning[] {

@@ -106,6 +106,13 @@ async function createMeshGateway(namespace: string): Promise<V1Deployment> {
   });
 }
 
+async function createService(namespace: string, app: string): Promise<void> {
+  await clients.core.createNamespacedService({
+    namespace,
+    body: { metadata: { name: app }, spec: { selector: { app }, ports: [{ port: 8080 }] } },
+  });
+}
+
 /** The gateway's generation, pod template and pods: what "left alone" compares. */
 async function gatewayState(namespace: string) {
   const deployment = await clients.apps.readNamespacedDeployment({ name: "consul-mesh-gateway", namespace });
@@ -207,6 +214,56 @@ describe("Consul as source and target", () => {
       if (gatewayBefore) expect(await gatewayState(ns)).toEqual(gatewayBefore);
     },
   );
+
+  it("plans, before any change, the intention a caller leaving Consul loses and the namespace that refuses it", async () => {
+    const moving = await appNamespace("c-plan-web", { ...ON_CONSUL, deploymentOnly: true });
+    const staying = await appNamespace("c-plan-ledger", { ...ON_CONSUL, deploymentOnly: true });
+    await createService(moving, "web");
+    await createService(staying, "ledger");
+    // Consul's own CRD, installed by its injector; its controller syncs it to the server stub (which refuses).
+    await clients.custom.createNamespacedCustomObject({
+      group: "consul.hashicorp.com",
+      version: "v1alpha1",
+      plural: "serviceintentions",
+      namespace: staying,
+      body: {
+        apiVersion: "consul.hashicorp.com/v1alpha1",
+        kind: "ServiceIntentions",
+        metadata: { name: "ledger" },
+        spec: { destination: { name: "ledger" }, sources: [{ name: "web", action: "allow" }] },
+      },
+    });
+    await waitForAppsOn(clients, moving, "consul", 3);
+    const webTemplate = async () =>
+      (await clients.apps.readNamespacedDeployment({ name: "web", namespace: moving })).spec?.template
+        .metadata;
+    const before = await webTemplate();
+    const name = migrationName("c-plan");
+    await applyMigration(name, {
+      source: { mesh: "consul" },
+      target: { mesh: "istio" },
+      batches: [{ name: "all", namespaces: [moving] }],
+      dryRun: true,
+    });
+    const planned = await waitForMigration(
+      clients,
+      name,
+      (m) =>
+        m.status?.phase === "Planning" && JSON.stringify(m.status).includes("ConsulIntentionSourceLeaves"),
+      "Planning with the intention named",
+    );
+    const warnings = (
+      planned.status as { warnings?: Array<{ code: string; namespace?: string; message: string }> }
+    ).warnings;
+    expect(warnings?.find((w) => w.code === "ConsulIntentionSourceLeaves")).toMatchObject({
+      namespace: moving,
+      message: expect.stringContaining(`ServiceIntentions ${staying}/ledger allows service web`),
+    });
+    expect(
+      warnings?.find((w) => w.code === "ConsulStrictMutualTLS" && w.namespace === staying)?.message,
+    ).toContain(`Namespace ${staying} stays in Consul`);
+    expect(await webTemplate()).toEqual(before);
+  });
 
   it("touches nothing while Consul's injector is down (its webhook fails closed), and goes on once it is back", async () => {
     const ns = await appNamespace("i2c-down", ON_ISTIO);

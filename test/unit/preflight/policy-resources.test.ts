@@ -52,8 +52,9 @@ describe("POLICY_RESOURCES", () => {
     const crds = readdirSync(STAND_INS)
       .filter((file) => file.endsWith(".yaml"))
       .map((file) => parse(readFileSync(`${STAND_INS}${file}`, "utf8")) as Crd);
-    // The Gateway API's own CRDs are installed by the local cluster (scripts/meshes/fetch-gateway-api.sh).
-    const realCrds = new Set(["", "gateway.networking.k8s.io"]);
+    // The Gateway API's own CRDs are installed by the local cluster (scripts/meshes/fetch-gateway-api.sh),
+    // Consul's by its injector from the vendored consul-k8s source (test/emulators/consul-injector.ts).
+    const realCrds = new Set(["", "gateway.networking.k8s.io", "consul.hashicorp.com"]);
     for (const resource of POLICY_RESOURCES.filter((r) => !realCrds.has(r.group))) {
       const crd = crds.find(
         (c) => c.spec.group === resource.group && c.spec.names.plural === resource.plural,
