@@ -8,9 +8,16 @@
 // ever runs consul-dataplane beside another mesh's proxy" (test/support/consul-beside-proxy.ts).
 import type { V1Deployment } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { setInjectorUp } from "../emulators/control.ts";
+import { setInjectorProcessDown, setInjectorUp } from "../emulators/control.ts";
 import { CONSUL_INJECTOR, CONSUL_WEBHOOK_NAMESPACE_LABEL } from "../emulators/names.ts";
-import { type AppNamespaceOptions, livePods, namespaceMetadata, waitForAppsOn } from "../support/apps.ts";
+import {
+  type AppNamespaceOptions,
+  livePods,
+  meshOf,
+  namespaceMetadata,
+  waitForAppsOn,
+} from "../support/apps.ts";
+import { kubectl } from "../support/kubectl.ts";
 import {
   applyMigration,
   condition,
@@ -296,5 +303,48 @@ describe("Consul as source and target", () => {
     }
     await kubectlWaitReady(name, ROLLOUT_SECONDS);
     await waitForAppsOn(clients, ns, "consul");
+  });
+
+  it("keeps every pod on the source while Consul's injector process is down behind an available Deployment", async () => {
+    const ns = await appNamespace("i2c-closed", { ...ON_ISTIO, deploymentOnly: true });
+    await waitForAppsOn(clients, ns, "istio", 3);
+    const podsBefore = (await livePods(clients, ns)).map((p) => p.metadata?.uid).sort();
+    await setInjectorProcessDown(clients.kc, "consul", true);
+    const name = migrationName("i2c-closed");
+    try {
+      await applyMigration(name, {
+        source: { mesh: "istio" },
+        target: { mesh: "consul" },
+        batches: [{ name: "all", namespaces: [ns] }],
+        strategy: { rolloutTimeout: "30s" },
+      });
+      const halted = await waitForMigration(
+        clients,
+        name,
+        (m) => condition(m, "Degraded")?.reason === "RolloutTimeout",
+        "Degraded RolloutTimeout",
+      );
+      expect(condition(halted, "Degraded")?.message).toContain("deployment/web did not finish rolling out");
+      // The webhook failed closed: the new ReplicaSet's pods were refused, the old ones kept serving.
+      const pods = await livePods(clients, ns);
+      expect(pods.map((p) => p.metadata?.uid).sort()).toEqual(podsBefore);
+      expect(pods.map(meshOf)).toEqual(["istio", "istio", "istio"]);
+      const refused = await kubectl([
+        "get",
+        "events",
+        "-n",
+        ns,
+        "--field-selector",
+        "reason=FailedCreate",
+        "-o",
+        "json",
+      ]);
+      expect(refused.stdout).toContain("consul-connect-injector");
+    } finally {
+      await setInjectorProcessDown(clients.kc, "consul", false);
+    }
+    // Once the injector answers, the rollout finishes and the migration resumes by itself.
+    await kubectlWaitReady(name, ROLLOUT_SECONDS);
+    await waitForAppsOn(clients, ns, "consul", 3);
   });
 });
