@@ -26,7 +26,7 @@ import { kubectlPath } from "../../test/support/kubectl.ts";
 import { difference, listsIn, type RequestCounts, requestCounts } from "./apiserver-requests.ts";
 import { createFleet, deleteFleet, type FleetShape, fleetNames, fleetRolledOut, podsOf } from "./fleet.ts";
 import { MigrationDriver } from "./migration-driver.ts";
-import { startBenchOperator } from "./operator-process.ts";
+import { deployedEnv, startBenchOperator } from "./operator-process.ts";
 import { operatorRequests } from "./operator-requests.ts";
 import { measurePauses } from "./pauses.ts";
 import { type ScaleResult, writeResults } from "./report.ts";
@@ -130,7 +130,9 @@ async function main(): Promise<void> {
   );
   const auditLog = join(cluster.state.dir, "logs", "audit.log");
   const port = await freePort();
+  const env = deployedEnv(REPO_ROOT);
   const operator = await startBenchOperator({
+    env,
     kubeconfig: operatorKubeconfig,
     logFile: join(REPO_ROOT, ".cluster", "logs", `bench-scale-${RUN}.log`),
     args: [
@@ -164,6 +166,9 @@ async function main(): Promise<void> {
       ),
     );
     const forwardPeakRss = operator.peakRss();
+    say(
+      `forward done in ${operatorForward.seconds.toFixed(1)} s; operator peak RSS ${(forwardPeakRss / 2 ** 20).toFixed(0)} MB`,
+    );
     const perNamespace = timesPerNamespace(writes.writes, forwardStart);
 
     say("rollback: kubectl script");
@@ -195,8 +200,10 @@ async function main(): Promise<void> {
     say(`memory: heap after GC at rest, then with ${FILLER_PODS} more pods`);
     const heapBefore = Math.min(await operator.heapAfterGc(), await operator.heapAfterGc());
     const fillerShape = { namespaces: 1, deployments: 1, replicas: FILLER_PODS };
+    operator.resetPeak();
     await createFleet(kc, filler, fillerShape);
     await until("the filler pods", () => fleetRolledOut(kc, filler), 120_000 + FILLER_PODS * 200);
+    const fillerPeakRss = operator.peakRss();
     const heapAfter = Math.min(await operator.heapAfterGc(), await operator.heapAfterGc());
 
     const result: ScaleResult = {
@@ -205,7 +212,9 @@ async function main(): Promise<void> {
       script: { forward: scriptForward, rollback: scriptRollback, four: scriptFour },
       operator: { forward: operatorForward, rollback: operatorRollback, four },
       forwardPeakRss,
+      deployedEnv: env,
       heap: { before: heapBefore, after: heapAfter, addedPods: FILLER_PODS },
+      fillerPeakRss,
       listsAfterStartup,
       operatorOwn,
       pauses,

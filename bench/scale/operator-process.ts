@@ -3,6 +3,8 @@
 // garbage collection, asked through the inspector so the operator needs no benchmark hooks.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
 
 export interface BenchOperator {
   /** Highest resident set since the last resetPeak(), in bytes (sampled every 100 ms). */
@@ -66,16 +68,34 @@ async function measureHeap(url: string): Promise<number> {
   }
 }
 
+interface DeploymentManifest {
+  spec?: { template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } } };
+}
+
+/**
+ * The environment deploy/deployment.yaml gives the operator, its literal values only (NODE_OPTIONS
+ * and the allocator's settings; not the downward API's), so the benchmark measures what is deployed.
+ */
+export function deployedEnv(repoRoot: string): Record<string, string> {
+  const manifest = parse(
+    readFileSync(join(repoRoot, "deploy/deployment.yaml"), "utf8"),
+  ) as DeploymentManifest;
+  const env = manifest.spec?.template?.spec?.containers?.[0]?.env ?? [];
+  return Object.fromEntries(env.flatMap((v) => (v.value === undefined ? [] : [[v.name, v.value]])));
+}
+
 export async function startBenchOperator(options: {
   kubeconfig: string;
   args: string[];
   logFile: string;
+  /** The Deployment's literal environment (deployedEnv). */
+  env: Record<string, string>;
 }): Promise<BenchOperator> {
   const child = spawn(
     process.execPath,
     ["--inspect=127.0.0.1:0", "--enable-source-maps", "dist/main.js", ...options.args],
     {
-      env: { ...process.env, KUBECONFIG: options.kubeconfig, LOG_LEVEL: "info" },
+      env: { ...process.env, ...options.env, KUBECONFIG: options.kubeconfig, LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

@@ -19,7 +19,11 @@ export interface ScaleResult {
   script: { forward: Measured; rollback: Measured; four: Measured };
   operator: { forward: Measured; rollback: Measured; four: Measured };
   forwardPeakRss: number;
+  /** The environment the operator ran with, from deploy/deployment.yaml (NODE_OPTIONS...). */
+  deployedEnv: Record<string, string>;
   heap: { before: number; after: number; addedPods: number };
+  /** Highest resident set while the added pods arrived and were cached, in bytes. */
+  fillerPeakRss: number;
   listsAfterStartup: number;
   /** The operator's own requests after start-up, from the audit log. */
   operatorOwn: RequestCounts;
@@ -31,6 +35,10 @@ export interface ScaleResult {
 const STATUS_PHASES = { forward: 4, rollback: 2, migration: 2 };
 const MARKERS = ["<!-- bench:scale -->", "<!-- /bench:scale -->"] as const;
 
+const envText = (env: Record<string, string> = {}) =>
+  Object.entries(env)
+    .map(([name, value]) => `${name}=${value}`)
+    .join(" ") || "environment (none set)";
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : "–");
 const both = (m: { forward: Measured; rollback: Measured }, key: string) =>
@@ -85,7 +93,8 @@ function table(r: ScaleResult): string {
     patches("PATCH meshmigrations/status", min.status),
     row("PATCH meshmigrations (finalizer)", "–", String(both(r.operator, "PATCH meshmigrations")), ""),
     "",
-    `- operator peak RSS during the forward migration: ${mb(r.forwardPeakRss)}`,
+    `- operator peak RSS during the forward migration: ${mb(r.forwardPeakRss)} (with deploy/deployment.yaml's ${envText(r.deployedEnv)})`,
+    `- operator peak RSS while ${r.heap.addedPods} more pods were created and cached: ${mb(r.fillerPeakRss)}`,
     `- operator heap after a full GC: ${mb(r.heap.before)} at rest, ${mb(r.heap.after)} with ${r.heap.addedPods} more pods: ${growth.toFixed(1)} MB per 1,000 cached pods`,
     `- the operator's own requests after start-up (audit log), all phases: ${ownTotal} (${own.map(([k, n]) => `${k} ${n}`).join(", ")})`,
     `- LIST requests by the operator after start-up: ${r.listsAfterStartup}`,
