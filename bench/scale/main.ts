@@ -14,6 +14,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { startLocalCluster } from "../../test/cluster/local-cluster.ts";
+import { installCrd } from "../../test/support/crd.ts";
 import {
   applyBaseObjects,
   operatorNamespaceUsable,
@@ -26,7 +27,7 @@ import { kubectlPath } from "../../test/support/kubectl.ts";
 import { difference, listsIn, type RequestCounts, requestCounts } from "./apiserver-requests.ts";
 import { createFleet, deleteFleet, type FleetShape, fleetNames, fleetRolledOut, podsOf } from "./fleet.ts";
 import { MigrationDriver } from "./migration-driver.ts";
-import { deployedEnv, startBenchOperator } from "./operator-process.ts";
+import { deployedEnv, imageNodeFlags, startBenchOperator } from "./operator-process.ts";
 import { operatorRequests } from "./operator-requests.ts";
 import { measurePauses } from "./pauses.ts";
 import { type ScaleResult, writeResults } from "./report.ts";
@@ -122,6 +123,8 @@ async function main(): Promise<void> {
   // The operator runs as deploy/ installs it: its ServiceAccount's token, whose requests the
   // apiserver's audit log records, so they are counted exactly.
   await operatorNamespaceUsable(e2eClients(kc));
+  // On a fresh cluster nothing has installed the CRD yet.
+  await installCrd();
   await applyBaseObjects(RBAC_KINDS);
   const token = await operatorToken();
   const operatorKubeconfig = writeTokenKubeconfig(
@@ -131,8 +134,10 @@ async function main(): Promise<void> {
   const auditLog = join(cluster.state.dir, "logs", "audit.log");
   const port = await freePort();
   const env = deployedEnv(REPO_ROOT);
+  const nodeFlags = imageNodeFlags(REPO_ROOT);
   const operator = await startBenchOperator({
     env,
+    nodeFlags,
     kubeconfig: operatorKubeconfig,
     logFile: join(REPO_ROOT, ".cluster", "logs", `bench-scale-${RUN}.log`),
     args: [
@@ -213,6 +218,7 @@ async function main(): Promise<void> {
       operator: { forward: operatorForward, rollback: operatorRollback, four },
       forwardPeakRss,
       deployedEnv: env,
+      nodeFlags,
       heap: { before: heapBefore, after: heapAfter, addedPods: FILLER_PODS },
       fillerPeakRss,
       listsAfterStartup,

@@ -1,4 +1,5 @@
-// The operator as the image runs it (compiled dist/main.js, not type stripping), with what the
+// The operator as the image runs it (compiled dist/main.js, not type stripping, with the
+// ENTRYPOINT's node flags and the Deployment's environment), with what the
 // benchmark reads from it: resident memory sampled from /proc, and heap used after a full
 // garbage collection, asked through the inspector so the operator needs no benchmark hooks.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -84,16 +85,29 @@ export function deployedEnv(repoRoot: string): Record<string, string> {
   return Object.fromEntries(env.flatMap((v) => (v.value === undefined ? [] : [[v.name, v.value]])));
 }
 
+/** The node flags of the image's ENTRYPOINT (Dockerfile), between "node" and "dist/main.js". */
+export function imageNodeFlags(repoRoot: string): string[] {
+  const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8");
+  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
+  const words = entrypoint ? (JSON.parse(entrypoint) as string[]) : [];
+  if (words[0] !== "node" || words.at(-1) !== "dist/main.js") {
+    throw new Error(`the Dockerfile's ENTRYPOINT is not ["node", ...flags, "dist/main.js"]: ${entrypoint}`);
+  }
+  return words.slice(1, -1);
+}
+
 export async function startBenchOperator(options: {
   kubeconfig: string;
   args: string[];
   logFile: string;
   /** The Deployment's literal environment (deployedEnv). */
   env: Record<string, string>;
+  /** The image's node flags (imageNodeFlags). */
+  nodeFlags: string[];
 }): Promise<BenchOperator> {
   const child = spawn(
     process.execPath,
-    ["--inspect=127.0.0.1:0", "--enable-source-maps", "dist/main.js", ...options.args],
+    ["--inspect=127.0.0.1:0", ...options.nodeFlags, "dist/main.js", ...options.args],
     {
       env: { ...process.env, ...options.env, KUBECONFIG: options.kubeconfig, LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "pipe"],

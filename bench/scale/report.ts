@@ -21,6 +21,8 @@ export interface ScaleResult {
   forwardPeakRss: number;
   /** The environment the operator ran with, from deploy/deployment.yaml (NODE_OPTIONS...). */
   deployedEnv: Record<string, string>;
+  /** The image's node flags (the Dockerfile's ENTRYPOINT). */
+  nodeFlags: string[];
   heap: { before: number; after: number; addedPods: number };
   /** Highest resident set while the added pods arrived and were cached, in bytes. */
   fillerPeakRss: number;
@@ -93,7 +95,7 @@ function table(r: ScaleResult): string {
     patches("PATCH meshmigrations/status", min.status),
     row("PATCH meshmigrations (finalizer)", "–", String(both(r.operator, "PATCH meshmigrations")), ""),
     "",
-    `- operator peak RSS during the forward migration: ${mb(r.forwardPeakRss)} (with deploy/deployment.yaml's ${envText(r.deployedEnv)})`,
+    `- operator peak RSS during the forward migration: ${mb(r.forwardPeakRss)} (\`node ${[...(r.nodeFlags ?? []), "dist/main.js"].join(" ")}\` as the image runs it, with deploy/deployment.yaml's ${envText(r.deployedEnv)})`,
     `- operator peak RSS while ${r.heap.addedPods} more pods were created and cached: ${mb(r.fillerPeakRss)}`,
     `- operator heap after a full GC: ${mb(r.heap.before)} at rest, ${mb(r.heap.after)} with ${r.heap.addedPods} more pods: ${growth.toFixed(1)} MB per 1,000 cached pods`,
     `- the operator's own requests after start-up (audit log), all phases: ${ownTotal} (${own.map(([k, n]) => `${k} ${n}`).join(", ")})`,

@@ -1,11 +1,13 @@
-// Reading Consul's config-entry CRDs (consul.hashicorp.com/v1alpha1) from plain JSON, and the
-// Consul service names of a namespace. Field names are consul-k8s's own
+// Reading Consul's config-entry CRDs (consul.hashicorp.com/v1alpha1) from plain JSON, as
+// policy-objects.ts reads Istio's and Linkerd's, and the Consul service names of a namespace.
+// Field names are consul-k8s's own
 // (control-plane/api/v1alpha1/*_types.go in the vendored source); an object we cannot read is
 // skipped. Consul Enterprise namespaces and partitions, peers and sameness groups are not matched:
 // services are matched by name, as Consul CE registers them.
 import { z } from "zod";
 import { CONNECT_SERVICE_ANNOTATION } from "../meshes/consul.ts";
 import type { PreflightInput } from "./input.ts";
+import { readAll } from "./policy-objects.ts";
 
 const metadata = z.looseObject({ name: z.string().min(1), namespace: z.string().default("") });
 
@@ -72,17 +74,6 @@ export interface ConsulMeshConfig {
   name: string;
   meshDestinationsOnly: boolean;
   allowEnablingPermissiveMutualTLS: boolean;
-}
-
-function readAll<S extends z.ZodType, T>(
-  objects: readonly unknown[] | undefined,
-  schema: S,
-  read: (value: z.output<S>) => T,
-): T[] {
-  return (objects ?? []).flatMap((object) => {
-    const parsed = schema.safeParse(object);
-    return parsed.success ? [read(parsed.data)] : [];
-  });
 }
 
 export function readServiceIntentions(objects: readonly unknown[] | undefined): ServiceIntentions[] {

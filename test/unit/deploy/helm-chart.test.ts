@@ -260,7 +260,10 @@ describe.skipIf(helm === undefined)("the Helm chart (helm template, helm lint)",
       expect(deployment.spec.replicas).toBe(3);
       const container = deployment.spec.template.spec.containers[0];
       expect(container.resources.limits.memory).toBe("1Gi");
-      expect(container.env).toContainEqual({ name: "NODE_OPTIONS", value: "--max-old-space-size=512" });
+      expect(container.env).toContainEqual({
+        name: "NODE_OPTIONS",
+        value: "--max-old-space-size=512 --max-semi-space-size=2",
+      });
       expect(container.args).toContain("--log-level=debug");
     });
 
